@@ -1,0 +1,50 @@
+# sipd — the two commands a user needs are `make run` and `make test`.
+# Everything else is a building block of those two.
+
+JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
+RELEASE   := build/release
+SANITIZE  := build/sanitize
+MSG       ?= tests/data/rfc4475/wsinv.dat
+FUZZ_SECONDS ?= 300
+
+.PHONY: all bootstrap build sanitize test run fuzz bench clean format-check
+
+all: build
+
+bootstrap:
+	@scripts/bootstrap
+
+$(RELEASE)/CMakeCache.txt: | bootstrap
+	@cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release -DSIPD_BENCH=ON >/dev/null
+
+$(SANITIZE)/CMakeCache.txt: | bootstrap
+	@CC=clang cmake -S . -B $(SANITIZE) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DSIPD_SANITIZE=ON -DSIPD_FUZZ=ON >/dev/null
+
+build: bootstrap $(RELEASE)/CMakeCache.txt
+	@cmake --build $(RELEASE) -j $(JOBS)
+
+sanitize: bootstrap $(SANITIZE)/CMakeCache.txt
+	@cmake --build $(SANITIZE) -j $(JOBS)
+
+# Every test: unit tests in the release build, then unit tests and the fuzz
+# smoke runs in the ASan+UBSan build.
+test: build sanitize
+	ctest --test-dir $(RELEASE) --output-on-failure -j $(JOBS)
+	ctest --test-dir $(SANITIZE) --output-on-failure -j $(JOBS)
+
+# Until the server exists, `make run` parses a message file and shows it.
+run: build
+	$(RELEASE)/sip-parse $(MSG)
+
+fuzz: sanitize
+	@for f in $(SANITIZE)/fuzz_*; do fuzz/run $$f $(FUZZ_SECONDS) || exit 1; done
+
+bench: build
+	$(RELEASE)/bench_parse
+
+format-check:
+	clang-format --dry-run --Werror include/libsip/*.h src/*/*.c tests/unit/*.c fuzz/*.c bench/*.c
+
+clean:
+	rm -rf build

@@ -1,0 +1,280 @@
+/*
+ * hdr_id.c — header names and method names as ids (RFC 3261 §7.3.3 compact
+ * forms, §20 header list, §27.4 methods). Lookup switches on the first
+ * letter, then compares the few candidates of that letter with the length
+ * checked first, so naming a header costs a handful of byte compares.
+ */
+#include "libsip/msg.h"
+
+struct name_ent {
+	const char *name; /* lower case */
+	unsigned char len;
+	unsigned char id;
+	bool list;        /* grammar allows a comma-separated list */
+};
+
+#define E(n, i, l) { n, sizeof(n) - 1, i, l }
+
+static const struct name_ent names_a[] = {
+	E("accept", SIP_HDR_ACCEPT, true),
+	E("accept-encoding", SIP_HDR_ACCEPT_ENCODING, true),
+	E("accept-language", SIP_HDR_ACCEPT_LANGUAGE, true),
+	E("alert-info", SIP_HDR_ALERT_INFO, true),
+	E("allow", SIP_HDR_ALLOW, true),
+	E("authentication-info", SIP_HDR_AUTHENTICATION_INFO, false),
+	E("authorization", SIP_HDR_AUTHORIZATION, false),
+	E("allow-events", SIP_HDR_ALLOW_EVENTS, true),
+	E("accept-contact", SIP_HDR_ACCEPT_CONTACT, true),
+	{ NULL, 0, 0, false },
+};
+static const struct name_ent names_c[] = {
+	E("call-id", SIP_HDR_CALL_ID, false),
+	E("contact", SIP_HDR_CONTACT, true),
+	E("content-length", SIP_HDR_CONTENT_LENGTH, false),
+	E("content-type", SIP_HDR_CONTENT_TYPE, false),
+	E("cseq", SIP_HDR_CSEQ, false),
+	E("call-info", SIP_HDR_CALL_INFO, true),
+	E("content-disposition", SIP_HDR_CONTENT_DISPOSITION, false),
+	E("content-encoding", SIP_HDR_CONTENT_ENCODING, true),
+	E("content-language", SIP_HDR_CONTENT_LANGUAGE, true),
+	{ NULL, 0, 0, false },
+};
+static const struct name_ent names_d[] = {
+	E("date", SIP_HDR_DATE, false),
+	{ NULL, 0, 0, false },
+};
+static const struct name_ent names_e[] = {
+	E("expires", SIP_HDR_EXPIRES, false),
+	E("error-info", SIP_HDR_ERROR_INFO, true),
+	E("event", SIP_HDR_EVENT, false),
+	{ NULL, 0, 0, false },
+};
+static const struct name_ent names_f[] = {
+	E("from", SIP_HDR_FROM, false),
+	{ NULL, 0, 0, false },
+};
+static const struct name_ent names_i[] = {
+	E("in-reply-to", SIP_HDR_IN_REPLY_TO, true),
+	E("identity", SIP_HDR_IDENTITY, false),
+	{ NULL, 0, 0, false },
+};
+static const struct name_ent names_m[] = {
+	E("max-forwards", SIP_HDR_MAX_FORWARDS, false),
+	E("mime-version", SIP_HDR_MIME_VERSION, false),
+	E("min-expires", SIP_HDR_MIN_EXPIRES, false),
+	E("min-se", SIP_HDR_MIN_SE, false),
+	{ NULL, 0, 0, false },
+};
+static const struct name_ent names_o[] = {
+	E("organization", SIP_HDR_ORGANIZATION, false),
+	{ NULL, 0, 0, false },
+};
+static const struct name_ent names_p[] = {
+	E("priority", SIP_HDR_PRIORITY, false),
+	E("proxy-authenticate", SIP_HDR_PROXY_AUTHENTICATE, false),
+	E("proxy-authorization", SIP_HDR_PROXY_AUTHORIZATION, false),
+	E("proxy-require", SIP_HDR_PROXY_REQUIRE, true),
+	E("path", SIP_HDR_PATH, true),
+	E("p-asserted-identity", SIP_HDR_P_ASSERTED_IDENTITY, true),
+	{ NULL, 0, 0, false },
+};
+static const struct name_ent names_r[] = {
+	E("record-route", SIP_HDR_RECORD_ROUTE, true),
+	E("route", SIP_HDR_ROUTE, true),
+	E("reply-to", SIP_HDR_REPLY_TO, false),
+	E("require", SIP_HDR_REQUIRE, true),
+	E("retry-after", SIP_HDR_RETRY_AFTER, false),
+	E("refer-to", SIP_HDR_REFER_TO, false),
+	E("referred-by", SIP_HDR_REFERRED_BY, false),
+	E("rseq", SIP_HDR_RSEQ, false),
+	E("rack", SIP_HDR_RACK, false),
+	E("reject-contact", SIP_HDR_REJECT_CONTACT, true),
+	E("request-disposition", SIP_HDR_REQUEST_DISPOSITION, true),
+	E("reason", SIP_HDR_REASON, true),
+	{ NULL, 0, 0, false },
+};
+static const struct name_ent names_s[] = {
+	E("server", SIP_HDR_SERVER, false),
+	E("subject", SIP_HDR_SUBJECT, false),
+	E("supported", SIP_HDR_SUPPORTED, true),
+	E("service-route", SIP_HDR_SERVICE_ROUTE, true),
+	E("session-expires", SIP_HDR_SESSION_EXPIRES, false),
+	E("subscription-state", SIP_HDR_SUBSCRIPTION_STATE, false),
+	{ NULL, 0, 0, false },
+};
+static const struct name_ent names_t[] = {
+	E("to", SIP_HDR_TO, false),
+	E("timestamp", SIP_HDR_TIMESTAMP, false),
+	{ NULL, 0, 0, false },
+};
+static const struct name_ent names_u[] = {
+	E("user-agent", SIP_HDR_USER_AGENT, false),
+	E("unsupported", SIP_HDR_UNSUPPORTED, true),
+	{ NULL, 0, 0, false },
+};
+static const struct name_ent names_v[] = {
+	E("via", SIP_HDR_VIA, true),
+	{ NULL, 0, 0, false },
+};
+static const struct name_ent names_w[] = {
+	E("www-authenticate", SIP_HDR_WWW_AUTHENTICATE, false),
+	E("warning", SIP_HDR_WARNING, true),
+	{ NULL, 0, 0, false },
+};
+
+/* Compact forms (RFC 3261 §7.3.3 and the extension RFCs), by letter. */
+static const unsigned char compact[26] = {
+	['a' - 'a'] = SIP_HDR_ACCEPT_CONTACT, ['b' - 'a'] = SIP_HDR_REFERRED_BY,
+	['c' - 'a'] = SIP_HDR_CONTENT_TYPE,   ['d' - 'a'] = SIP_HDR_REQUEST_DISPOSITION,
+	['e' - 'a'] = SIP_HDR_CONTENT_ENCODING, ['f' - 'a'] = SIP_HDR_FROM,
+	['i' - 'a'] = SIP_HDR_CALL_ID,	      ['j' - 'a'] = SIP_HDR_REJECT_CONTACT,
+	['k' - 'a'] = SIP_HDR_SUPPORTED,      ['l' - 'a'] = SIP_HDR_CONTENT_LENGTH,
+	['m' - 'a'] = SIP_HDR_CONTACT,	      ['o' - 'a'] = SIP_HDR_EVENT,
+	['r' - 'a'] = SIP_HDR_REFER_TO,	      ['s' - 'a'] = SIP_HDR_SUBJECT,
+	['t' - 'a'] = SIP_HDR_TO,	      ['u' - 'a'] = SIP_HDR_ALLOW_EVENTS,
+	['v' - 'a'] = SIP_HDR_VIA,	      ['x' - 'a'] = SIP_HDR_SESSION_EXPIRES,
+	['y' - 'a'] = SIP_HDR_IDENTITY,
+};
+
+static const struct name_ent *const by_letter[26] = {
+	['a' - 'a'] = names_a, ['c' - 'a'] = names_c, ['d' - 'a'] = names_d,
+	['e' - 'a'] = names_e, ['f' - 'a'] = names_f, ['i' - 'a'] = names_i,
+	['m' - 'a'] = names_m, ['o' - 'a'] = names_o, ['p' - 'a'] = names_p,
+	['r' - 'a'] = names_r, ['s' - 'a'] = names_s, ['t' - 'a'] = names_t,
+	['u' - 'a'] = names_u, ['v' - 'a'] = names_v, ['w' - 'a'] = names_w,
+};
+
+/* Header names are tokens (checked by the caller), and for token octets
+ * OR-ing 0x20 folds exactly the upper-case letters onto the lower ones. */
+static bool name_eq(const char *p, const char *lower, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)(p[i] | 0x20) != (unsigned char)lower[i])
+			return false;
+	return true;
+}
+
+enum sip_hdr_id sip_hdr_id_from_name(struct sip_pl name)
+{
+	unsigned c;
+	const struct name_ent *e;
+
+	if (name.len == 0)
+		return SIP_HDR_OTHER;
+	c = (unsigned)(unsigned char)(name.p[0] | 0x20) - 'a';
+	if (c >= 26)
+		return SIP_HDR_OTHER;
+	if (name.len == 1)
+		return (enum sip_hdr_id)compact[c];
+	for (e = by_letter[c]; e && e->name; e++)
+		if (e->len == name.len && name_eq(name.p, e->name, name.len))
+			return (enum sip_hdr_id)e->id;
+	return SIP_HDR_OTHER;
+}
+
+static const struct name_ent *entry(enum sip_hdr_id id)
+{
+	for (unsigned c = 0; c < 26; c++)
+		for (const struct name_ent *e = by_letter[c]; e && e->name; e++)
+			if (e->id == id)
+				return e;
+	return NULL;
+}
+
+bool sip_hdr_is_list(enum sip_hdr_id id)
+{
+	/* Hot path of the parser: the common list headers answer at once. */
+	switch (id) {
+	case SIP_HDR_VIA:
+	case SIP_HDR_CONTACT:
+	case SIP_HDR_ROUTE:
+	case SIP_HDR_RECORD_ROUTE:
+		return true;
+	case SIP_HDR_OTHER:
+	case SIP_HDR_FROM:
+	case SIP_HDR_TO:
+	case SIP_HDR_CALL_ID:
+	case SIP_HDR_CSEQ:
+	case SIP_HDR_CONTENT_LENGTH:
+	case SIP_HDR_CONTENT_TYPE:
+	case SIP_HDR_MAX_FORWARDS:
+		return false;
+	default: {
+		const struct name_ent *e = entry(id);
+		return e && e->list;
+	}
+	}
+}
+
+/* Canonical spellings, as RFC 3261 §20 writes them. */
+static const char *const canonical[SIP_HDR_COUNT] = {
+	[SIP_HDR_ACCEPT] = "Accept", [SIP_HDR_ACCEPT_ENCODING] = "Accept-Encoding",
+	[SIP_HDR_ACCEPT_LANGUAGE] = "Accept-Language", [SIP_HDR_ALERT_INFO] = "Alert-Info",
+	[SIP_HDR_ALLOW] = "Allow", [SIP_HDR_AUTHENTICATION_INFO] = "Authentication-Info",
+	[SIP_HDR_AUTHORIZATION] = "Authorization", [SIP_HDR_CALL_ID] = "Call-ID",
+	[SIP_HDR_CALL_INFO] = "Call-Info", [SIP_HDR_CONTACT] = "Contact",
+	[SIP_HDR_CONTENT_DISPOSITION] = "Content-Disposition",
+	[SIP_HDR_CONTENT_ENCODING] = "Content-Encoding",
+	[SIP_HDR_CONTENT_LANGUAGE] = "Content-Language",
+	[SIP_HDR_CONTENT_LENGTH] = "Content-Length", [SIP_HDR_CONTENT_TYPE] = "Content-Type",
+	[SIP_HDR_CSEQ] = "CSeq", [SIP_HDR_DATE] = "Date", [SIP_HDR_ERROR_INFO] = "Error-Info",
+	[SIP_HDR_EXPIRES] = "Expires", [SIP_HDR_FROM] = "From",
+	[SIP_HDR_IN_REPLY_TO] = "In-Reply-To", [SIP_HDR_MAX_FORWARDS] = "Max-Forwards",
+	[SIP_HDR_MIME_VERSION] = "MIME-Version", [SIP_HDR_MIN_EXPIRES] = "Min-Expires",
+	[SIP_HDR_ORGANIZATION] = "Organization", [SIP_HDR_PRIORITY] = "Priority",
+	[SIP_HDR_PROXY_AUTHENTICATE] = "Proxy-Authenticate",
+	[SIP_HDR_PROXY_AUTHORIZATION] = "Proxy-Authorization",
+	[SIP_HDR_PROXY_REQUIRE] = "Proxy-Require", [SIP_HDR_RECORD_ROUTE] = "Record-Route",
+	[SIP_HDR_REPLY_TO] = "Reply-To", [SIP_HDR_REQUIRE] = "Require",
+	[SIP_HDR_RETRY_AFTER] = "Retry-After", [SIP_HDR_ROUTE] = "Route",
+	[SIP_HDR_SERVER] = "Server", [SIP_HDR_SUBJECT] = "Subject",
+	[SIP_HDR_SUPPORTED] = "Supported", [SIP_HDR_TIMESTAMP] = "Timestamp",
+	[SIP_HDR_TO] = "To", [SIP_HDR_UNSUPPORTED] = "Unsupported",
+	[SIP_HDR_USER_AGENT] = "User-Agent", [SIP_HDR_VIA] = "Via",
+	[SIP_HDR_WARNING] = "Warning", [SIP_HDR_WWW_AUTHENTICATE] = "WWW-Authenticate",
+	[SIP_HDR_PATH] = "Path", [SIP_HDR_SERVICE_ROUTE] = "Service-Route",
+	[SIP_HDR_EVENT] = "Event", [SIP_HDR_ALLOW_EVENTS] = "Allow-Events",
+	[SIP_HDR_REFER_TO] = "Refer-To", [SIP_HDR_REFERRED_BY] = "Referred-By",
+	[SIP_HDR_SESSION_EXPIRES] = "Session-Expires", [SIP_HDR_MIN_SE] = "Min-SE",
+	[SIP_HDR_RSEQ] = "RSeq", [SIP_HDR_RACK] = "RAck",
+	[SIP_HDR_SUBSCRIPTION_STATE] = "Subscription-State",
+	[SIP_HDR_ACCEPT_CONTACT] = "Accept-Contact",
+	[SIP_HDR_REJECT_CONTACT] = "Reject-Contact",
+	[SIP_HDR_REQUEST_DISPOSITION] = "Request-Disposition",
+	[SIP_HDR_IDENTITY] = "Identity",
+	[SIP_HDR_P_ASSERTED_IDENTITY] = "P-Asserted-Identity",
+	[SIP_HDR_REASON] = "Reason",
+};
+
+const char *sip_hdr_name(enum sip_hdr_id id)
+{
+	return (unsigned)id < SIP_HDR_COUNT ? canonical[id] : NULL;
+}
+
+static const char *const methods[] = {
+	[SIP_METHOD_OTHER] = "",	  [SIP_METHOD_INVITE] = "INVITE",
+	[SIP_METHOD_ACK] = "ACK",	  [SIP_METHOD_BYE] = "BYE",
+	[SIP_METHOD_CANCEL] = "CANCEL",	  [SIP_METHOD_OPTIONS] = "OPTIONS",
+	[SIP_METHOD_REGISTER] = "REGISTER", [SIP_METHOD_PRACK] = "PRACK",
+	[SIP_METHOD_SUBSCRIBE] = "SUBSCRIBE", [SIP_METHOD_NOTIFY] = "NOTIFY",
+	[SIP_METHOD_PUBLISH] = "PUBLISH", [SIP_METHOD_INFO] = "INFO",
+	[SIP_METHOD_REFER] = "REFER",	  [SIP_METHOD_MESSAGE] = "MESSAGE",
+	[SIP_METHOD_UPDATE] = "UPDATE",
+};
+
+enum sip_method sip_method_from_name(struct sip_pl name)
+{
+	/* Methods are case-sensitive (§7.1); first byte and length pick one. */
+	for (size_t i = 1; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		const char *m = methods[i];
+		if (m[0] == (name.len ? name.p[0] : 0) && strlen(m) == name.len &&
+		    memcmp(m, name.p, name.len) == 0)
+			return (enum sip_method)i;
+	}
+	return SIP_METHOD_OTHER;
+}
+
+const char *sip_method_name(enum sip_method m)
+{
+	return (unsigned)m < sizeof(methods) / sizeof(methods[0]) ? methods[m] : "";
+}

@@ -1,0 +1,52 @@
+/*
+ * msg_priv.h — the body of struct sip_msg, shared by the files of src/sip
+ * that parse, check and derive messages (layer-private).
+ */
+#ifndef SIP_MSG_PRIV_H
+#define SIP_MSG_PRIV_H
+
+#include "libsip/hdr.h"
+#include "libsip/msg.h"
+
+/* A header value and its structured form, decoded once and cached. The
+ * public struct sip_hdr comes first so a slot pointer is a header pointer. */
+struct hdr_slot {
+	struct sip_hdr h;
+	void *parsed;
+};
+
+/* A parsed name-addr with its URI, parsed on first use. */
+struct addr_slot {
+	struct sip_addr a;
+	struct sip_uri *uri;
+};
+
+struct sip_msg {
+	struct sip_arena *arena;
+	const char *buf;
+	size_t len;          /* start line to end of body */
+	bool request;
+	enum sip_method method;
+	int status;
+	struct sip_pl method_pl, ruri_pl, reason, start_line;
+	struct sip_uri ruri;
+
+	struct hdr_slot *hdrs;
+	size_t nhdr, cap;
+	uint32_t first[SIP_HDR_COUNT]; /* 1 + index of the first value, or 0 */
+	uint32_t num[SIP_HDR_COUNT];   /* number of values per id */
+	size_t hdr_end;      /* offset of the CRLF of the empty line */
+	struct sip_pl body;
+
+	/* hot headers */
+	const struct sip_via *via;
+	struct addr_slot *from, *to, *contact;
+	struct sip_cseq cseq;
+	bool has_cseq;
+	struct sip_pl call_id;
+	int max_fwd;
+	long clen;
+	bool clen_conflict;
+};
+
+#endif /* SIP_MSG_PRIV_H */
