@@ -47,10 +47,6 @@ bool sip_pl_eq(struct sip_pl a, struct sip_pl b);
 bool sip_pl_caseeq(struct sip_pl a, struct sip_pl b);
 /* Case-insensitive comparison against a C string literal. */
 bool sip_pl_caseeq_str(struct sip_pl a, const char *s);
-/* Slice with leading and trailing LWS (SP, HTAB, CR, LF) removed. Folded
- * header lines keep their CRLF inside a value slice, so CR and LF count as
- * white space everywhere below the start line. */
-struct sip_pl sip_pl_trim(struct sip_pl pl);
 /* Decimal digits only (no sign, no space) into *out. Returns 0, or
  * SIP_ERR_RANGE when the value exceeds max, SIP_ERR_SYNTAX when not digits. */
 int sip_pl_u32(struct sip_pl pl, uint32_t max, uint32_t *out);
@@ -60,6 +56,20 @@ char *sip_pl_strcpy(char *buf, size_t cap, struct sip_pl pl);
 static inline bool sip_is_lws(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Slice with leading and trailing LWS (SP, HTAB, CR, LF) removed. Folded
+ * header lines keep their CRLF inside a value slice, so CR and LF count as
+ * white space everywhere below the start line. */
+static inline struct sip_pl sip_pl_trim(struct sip_pl pl)
+{
+	while (pl.len && sip_is_lws(pl.p[0])) {
+		pl.p++;
+		pl.len--;
+	}
+	while (pl.len && sip_is_lws(pl.p[pl.len - 1]))
+		pl.len--;
+	return pl;
 }
 
 /* ---- errors ------------------------------------------------------------ */

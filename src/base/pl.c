@@ -19,7 +19,8 @@ bool sip_pl_caseeq(struct sip_pl a, struct sip_pl b)
 	if (a.len != b.len)
 		return false;
 	for (size_t i = 0; i < a.len; i++)
-		if (lower((unsigned char)a.p[i]) != lower((unsigned char)b.p[i]))
+		if (a.p[i] != b.p[i] &&
+		    lower((unsigned char)a.p[i]) != lower((unsigned char)b.p[i]))
 			return false;
 	return true;
 }
@@ -27,17 +28,6 @@ bool sip_pl_caseeq(struct sip_pl a, struct sip_pl b)
 bool sip_pl_caseeq_str(struct sip_pl a, const char *s)
 {
 	return sip_pl_caseeq(a, sip_pl_cstr(s));
-}
-
-struct sip_pl sip_pl_trim(struct sip_pl pl)
-{
-	while (pl.len && sip_is_lws(pl.p[0])) {
-		pl.p++;
-		pl.len--;
-	}
-	while (pl.len && sip_is_lws(pl.p[pl.len - 1]))
-		pl.len--;
-	return pl;
 }
 
 int sip_pl_u32(struct sip_pl pl, uint32_t max, uint32_t *out)

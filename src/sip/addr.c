@@ -24,15 +24,15 @@ static int addr_param(struct sip_addr *a, struct sip_pl name, struct sip_pl valu
 {
 	struct sip_pl *slot = NULL;
 
-	if (sip_pl_caseeq_str(name, "tag"))
+	if (PL_IS(name, "tag"))
 		slot = &a->tag;
-	else if (sip_pl_caseeq_str(name, "q"))
+	else if (PL_IS(name, "q"))
 		slot = &a->q;
-	else if (sip_pl_caseeq_str(name, "expires"))
+	else if (PL_IS(name, "expires"))
 		slot = &a->expires;
-	else if (sip_pl_caseeq_str(name, "+sip.instance"))
+	else if (PL_IS(name, "+sip.instance"))
 		slot = &a->instance;
-	else if (sip_pl_caseeq_str(name, "reg-id"))
+	else if (PL_IS(name, "reg-id"))
 		slot = &a->reg_id;
 	if (!slot)
 		return 0;

@@ -10,116 +10,115 @@ struct name_ent {
 	const char *name; /* lower case */
 	unsigned char len;
 	unsigned char id;
-	bool list;        /* grammar allows a comma-separated list */
 };
 
-#define E(n, i, l) { n, sizeof(n) - 1, i, l }
+#define E(n, i) { n, sizeof(n) - 1, i }
 
 static const struct name_ent names_a[] = {
-	E("accept", SIP_HDR_ACCEPT, true),
-	E("accept-encoding", SIP_HDR_ACCEPT_ENCODING, true),
-	E("accept-language", SIP_HDR_ACCEPT_LANGUAGE, true),
-	E("alert-info", SIP_HDR_ALERT_INFO, true),
-	E("allow", SIP_HDR_ALLOW, true),
-	E("authentication-info", SIP_HDR_AUTHENTICATION_INFO, false),
-	E("authorization", SIP_HDR_AUTHORIZATION, false),
-	E("allow-events", SIP_HDR_ALLOW_EVENTS, true),
-	E("accept-contact", SIP_HDR_ACCEPT_CONTACT, true),
-	{ NULL, 0, 0, false },
+	E("accept", SIP_HDR_ACCEPT),
+	E("accept-encoding", SIP_HDR_ACCEPT_ENCODING),
+	E("accept-language", SIP_HDR_ACCEPT_LANGUAGE),
+	E("alert-info", SIP_HDR_ALERT_INFO),
+	E("allow", SIP_HDR_ALLOW),
+	E("authentication-info", SIP_HDR_AUTHENTICATION_INFO),
+	E("authorization", SIP_HDR_AUTHORIZATION),
+	E("allow-events", SIP_HDR_ALLOW_EVENTS),
+	E("accept-contact", SIP_HDR_ACCEPT_CONTACT),
+	{ NULL, 0, 0 },
 };
 static const struct name_ent names_c[] = {
-	E("call-id", SIP_HDR_CALL_ID, false),
-	E("contact", SIP_HDR_CONTACT, true),
-	E("content-length", SIP_HDR_CONTENT_LENGTH, false),
-	E("content-type", SIP_HDR_CONTENT_TYPE, false),
-	E("cseq", SIP_HDR_CSEQ, false),
-	E("call-info", SIP_HDR_CALL_INFO, true),
-	E("content-disposition", SIP_HDR_CONTENT_DISPOSITION, false),
-	E("content-encoding", SIP_HDR_CONTENT_ENCODING, true),
-	E("content-language", SIP_HDR_CONTENT_LANGUAGE, true),
-	{ NULL, 0, 0, false },
+	E("call-id", SIP_HDR_CALL_ID),
+	E("contact", SIP_HDR_CONTACT),
+	E("content-length", SIP_HDR_CONTENT_LENGTH),
+	E("content-type", SIP_HDR_CONTENT_TYPE),
+	E("cseq", SIP_HDR_CSEQ),
+	E("call-info", SIP_HDR_CALL_INFO),
+	E("content-disposition", SIP_HDR_CONTENT_DISPOSITION),
+	E("content-encoding", SIP_HDR_CONTENT_ENCODING),
+	E("content-language", SIP_HDR_CONTENT_LANGUAGE),
+	{ NULL, 0, 0 },
 };
 static const struct name_ent names_d[] = {
-	E("date", SIP_HDR_DATE, false),
-	{ NULL, 0, 0, false },
+	E("date", SIP_HDR_DATE),
+	{ NULL, 0, 0 },
 };
 static const struct name_ent names_e[] = {
-	E("expires", SIP_HDR_EXPIRES, false),
-	E("error-info", SIP_HDR_ERROR_INFO, true),
-	E("event", SIP_HDR_EVENT, false),
-	{ NULL, 0, 0, false },
+	E("expires", SIP_HDR_EXPIRES),
+	E("error-info", SIP_HDR_ERROR_INFO),
+	E("event", SIP_HDR_EVENT),
+	{ NULL, 0, 0 },
 };
 static const struct name_ent names_f[] = {
-	E("from", SIP_HDR_FROM, false),
-	{ NULL, 0, 0, false },
+	E("from", SIP_HDR_FROM),
+	{ NULL, 0, 0 },
 };
 static const struct name_ent names_i[] = {
-	E("in-reply-to", SIP_HDR_IN_REPLY_TO, true),
-	E("identity", SIP_HDR_IDENTITY, false),
-	{ NULL, 0, 0, false },
+	E("in-reply-to", SIP_HDR_IN_REPLY_TO),
+	E("identity", SIP_HDR_IDENTITY),
+	{ NULL, 0, 0 },
 };
 static const struct name_ent names_m[] = {
-	E("max-forwards", SIP_HDR_MAX_FORWARDS, false),
-	E("mime-version", SIP_HDR_MIME_VERSION, false),
-	E("min-expires", SIP_HDR_MIN_EXPIRES, false),
-	E("min-se", SIP_HDR_MIN_SE, false),
-	{ NULL, 0, 0, false },
+	E("max-forwards", SIP_HDR_MAX_FORWARDS),
+	E("mime-version", SIP_HDR_MIME_VERSION),
+	E("min-expires", SIP_HDR_MIN_EXPIRES),
+	E("min-se", SIP_HDR_MIN_SE),
+	{ NULL, 0, 0 },
 };
 static const struct name_ent names_o[] = {
-	E("organization", SIP_HDR_ORGANIZATION, false),
-	{ NULL, 0, 0, false },
+	E("organization", SIP_HDR_ORGANIZATION),
+	{ NULL, 0, 0 },
 };
 static const struct name_ent names_p[] = {
-	E("priority", SIP_HDR_PRIORITY, false),
-	E("proxy-authenticate", SIP_HDR_PROXY_AUTHENTICATE, false),
-	E("proxy-authorization", SIP_HDR_PROXY_AUTHORIZATION, false),
-	E("proxy-require", SIP_HDR_PROXY_REQUIRE, true),
-	E("path", SIP_HDR_PATH, true),
-	E("p-asserted-identity", SIP_HDR_P_ASSERTED_IDENTITY, true),
-	{ NULL, 0, 0, false },
+	E("priority", SIP_HDR_PRIORITY),
+	E("proxy-authenticate", SIP_HDR_PROXY_AUTHENTICATE),
+	E("proxy-authorization", SIP_HDR_PROXY_AUTHORIZATION),
+	E("proxy-require", SIP_HDR_PROXY_REQUIRE),
+	E("path", SIP_HDR_PATH),
+	E("p-asserted-identity", SIP_HDR_P_ASSERTED_IDENTITY),
+	{ NULL, 0, 0 },
 };
 static const struct name_ent names_r[] = {
-	E("record-route", SIP_HDR_RECORD_ROUTE, true),
-	E("route", SIP_HDR_ROUTE, true),
-	E("reply-to", SIP_HDR_REPLY_TO, false),
-	E("require", SIP_HDR_REQUIRE, true),
-	E("retry-after", SIP_HDR_RETRY_AFTER, false),
-	E("refer-to", SIP_HDR_REFER_TO, false),
-	E("referred-by", SIP_HDR_REFERRED_BY, false),
-	E("rseq", SIP_HDR_RSEQ, false),
-	E("rack", SIP_HDR_RACK, false),
-	E("reject-contact", SIP_HDR_REJECT_CONTACT, true),
-	E("request-disposition", SIP_HDR_REQUEST_DISPOSITION, true),
-	E("reason", SIP_HDR_REASON, true),
-	{ NULL, 0, 0, false },
+	E("record-route", SIP_HDR_RECORD_ROUTE),
+	E("route", SIP_HDR_ROUTE),
+	E("reply-to", SIP_HDR_REPLY_TO),
+	E("require", SIP_HDR_REQUIRE),
+	E("retry-after", SIP_HDR_RETRY_AFTER),
+	E("refer-to", SIP_HDR_REFER_TO),
+	E("referred-by", SIP_HDR_REFERRED_BY),
+	E("rseq", SIP_HDR_RSEQ),
+	E("rack", SIP_HDR_RACK),
+	E("reject-contact", SIP_HDR_REJECT_CONTACT),
+	E("request-disposition", SIP_HDR_REQUEST_DISPOSITION),
+	E("reason", SIP_HDR_REASON),
+	{ NULL, 0, 0 },
 };
 static const struct name_ent names_s[] = {
-	E("server", SIP_HDR_SERVER, false),
-	E("subject", SIP_HDR_SUBJECT, false),
-	E("supported", SIP_HDR_SUPPORTED, true),
-	E("service-route", SIP_HDR_SERVICE_ROUTE, true),
-	E("session-expires", SIP_HDR_SESSION_EXPIRES, false),
-	E("subscription-state", SIP_HDR_SUBSCRIPTION_STATE, false),
-	{ NULL, 0, 0, false },
+	E("server", SIP_HDR_SERVER),
+	E("subject", SIP_HDR_SUBJECT),
+	E("supported", SIP_HDR_SUPPORTED),
+	E("service-route", SIP_HDR_SERVICE_ROUTE),
+	E("session-expires", SIP_HDR_SESSION_EXPIRES),
+	E("subscription-state", SIP_HDR_SUBSCRIPTION_STATE),
+	{ NULL, 0, 0 },
 };
 static const struct name_ent names_t[] = {
-	E("to", SIP_HDR_TO, false),
-	E("timestamp", SIP_HDR_TIMESTAMP, false),
-	{ NULL, 0, 0, false },
+	E("to", SIP_HDR_TO),
+	E("timestamp", SIP_HDR_TIMESTAMP),
+	{ NULL, 0, 0 },
 };
 static const struct name_ent names_u[] = {
-	E("user-agent", SIP_HDR_USER_AGENT, false),
-	E("unsupported", SIP_HDR_UNSUPPORTED, true),
-	{ NULL, 0, 0, false },
+	E("user-agent", SIP_HDR_USER_AGENT),
+	E("unsupported", SIP_HDR_UNSUPPORTED),
+	{ NULL, 0, 0 },
 };
 static const struct name_ent names_v[] = {
-	E("via", SIP_HDR_VIA, true),
-	{ NULL, 0, 0, false },
+	E("via", SIP_HDR_VIA),
+	{ NULL, 0, 0 },
 };
 static const struct name_ent names_w[] = {
-	E("www-authenticate", SIP_HDR_WWW_AUTHENTICATE, false),
-	E("warning", SIP_HDR_WARNING, true),
-	{ NULL, 0, 0, false },
+	E("www-authenticate", SIP_HDR_WWW_AUTHENTICATE),
+	E("warning", SIP_HDR_WARNING),
+	{ NULL, 0, 0 },
 };
 
 /* Compact forms (RFC 3261 §7.3.3 and the extension RFCs), by letter. */
@@ -148,7 +147,19 @@ static const struct name_ent *const by_letter[26] = {
  * OR-ing 0x20 folds exactly the upper-case letters onto the lower ones. */
 static bool name_eq(const char *p, const char *lower, size_t len)
 {
-	for (size_t i = 0; i < len; i++)
+	const uint64_t fold = 0x2020202020202020ull;
+	size_t i = 0;
+
+	/* Eight octets at a time; names are short, so this is most of them. */
+	for (; i + 8 <= len; i += 8) {
+		uint64_t x, y;
+
+		memcpy(&x, p + i, 8);
+		memcpy(&y, lower + i, 8);
+		if ((x | fold) != y)
+			return false;
+	}
+	for (; i < len; i++)
 		if ((unsigned char)(p[i] | 0x20) != (unsigned char)lower[i])
 			return false;
 	return true;
@@ -172,38 +183,27 @@ enum sip_hdr_id sip_hdr_id_from_name(struct sip_pl name)
 	return SIP_HDR_OTHER;
 }
 
-static const struct name_ent *entry(enum sip_hdr_id id)
-{
-	for (unsigned c = 0; c < 26; c++)
-		for (const struct name_ent *e = by_letter[c]; e && e->name; e++)
-			if (e->id == id)
-				return e;
-	return NULL;
-}
+/* Which ids the grammar lets carry a comma-separated list (§7.3.1). */
+static const bool list_ids[SIP_HDR_COUNT] = {
+	[SIP_HDR_ACCEPT] = true,	   [SIP_HDR_ACCEPT_ENCODING] = true,
+	[SIP_HDR_ACCEPT_LANGUAGE] = true,  [SIP_HDR_ALERT_INFO] = true,
+	[SIP_HDR_ALLOW] = true,		   [SIP_HDR_CALL_INFO] = true,
+	[SIP_HDR_CONTACT] = true,	   [SIP_HDR_CONTENT_ENCODING] = true,
+	[SIP_HDR_CONTENT_LANGUAGE] = true, [SIP_HDR_ERROR_INFO] = true,
+	[SIP_HDR_IN_REPLY_TO] = true,	   [SIP_HDR_PROXY_REQUIRE] = true,
+	[SIP_HDR_RECORD_ROUTE] = true,	   [SIP_HDR_REQUIRE] = true,
+	[SIP_HDR_ROUTE] = true,		   [SIP_HDR_SUPPORTED] = true,
+	[SIP_HDR_UNSUPPORTED] = true,	   [SIP_HDR_VIA] = true,
+	[SIP_HDR_WARNING] = true,	   [SIP_HDR_PATH] = true,
+	[SIP_HDR_SERVICE_ROUTE] = true,	   [SIP_HDR_ALLOW_EVENTS] = true,
+	[SIP_HDR_ACCEPT_CONTACT] = true,   [SIP_HDR_REJECT_CONTACT] = true,
+	[SIP_HDR_REQUEST_DISPOSITION] = true, [SIP_HDR_P_ASSERTED_IDENTITY] = true,
+	[SIP_HDR_REASON] = true,
+};
 
 bool sip_hdr_is_list(enum sip_hdr_id id)
 {
-	/* Hot path of the parser: the common list headers answer at once. */
-	switch (id) {
-	case SIP_HDR_VIA:
-	case SIP_HDR_CONTACT:
-	case SIP_HDR_ROUTE:
-	case SIP_HDR_RECORD_ROUTE:
-		return true;
-	case SIP_HDR_OTHER:
-	case SIP_HDR_FROM:
-	case SIP_HDR_TO:
-	case SIP_HDR_CALL_ID:
-	case SIP_HDR_CSEQ:
-	case SIP_HDR_CONTENT_LENGTH:
-	case SIP_HDR_CONTENT_TYPE:
-	case SIP_HDR_MAX_FORWARDS:
-		return false;
-	default: {
-		const struct name_ent *e = entry(id);
-		return e && e->list;
-	}
-	}
+	return (unsigned)id < SIP_HDR_COUNT && list_ids[id];
 }
 
 /* Canonical spellings, as RFC 3261 §20 writes them. */
@@ -267,8 +267,8 @@ enum sip_method sip_method_from_name(struct sip_pl name)
 	/* Methods are case-sensitive (§7.1); first byte and length pick one. */
 	for (size_t i = 1; i < sizeof(methods) / sizeof(methods[0]); i++) {
 		const char *m = methods[i];
-		if (m[0] == (name.len ? name.p[0] : 0) && strlen(m) == name.len &&
-		    memcmp(m, name.p, name.len) == 0)
+		if (name.len && m[0] == name.p[0] && m[name.len - 1] == name.p[name.len - 1] &&
+		    strlen(m) == name.len && memcmp(m, name.p, name.len) == 0)
 			return (enum sip_method)i;
 	}
 	return SIP_METHOD_OTHER;

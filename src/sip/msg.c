@@ -264,6 +264,9 @@ static int split_list(struct parse *ps, enum sip_hdr_id id, struct sip_pl name,
 	bool angle = false;
 	int err;
 
+	/* Most list headers hold one value: no comma, nothing to split. */
+	if (!memchr(p, ',', value.len))
+		return add_value(ps, id, name, value, line, 0);
 	for (;; p++) {
 		if (p == end || (*p == ',' && !angle)) {
 			struct sip_pl e = sip_pl_trim(pl_span(s, p));

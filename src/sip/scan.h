@@ -37,6 +37,10 @@ const char *scan_host(const char *p, const char *end, struct sip_pl *host,
  * position after it (p itself when there is no ':'), NULL when malformed. */
 const char *scan_port(const char *p, const char *end, uint16_t *port);
 
+/* Case-insensitive match of a slice against a string literal, length
+ * first: the common miss costs one compare. */
+#define PL_IS(pl, lit) ((pl).len == sizeof(lit) - 1 && sip_pl_caseeq((pl), SIP_PL(lit)))
+
 static inline struct sip_pl pl_span(const char *s, const char *e)
 {
 	return sip_pl(s, (size_t)(e - s));

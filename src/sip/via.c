@@ -18,7 +18,7 @@ static const struct {
 static enum sip_transport transport_id(struct sip_pl t)
 {
 	for (size_t i = 0; i < sizeof(transports) / sizeof(transports[0]); i++)
-		if (sip_pl_caseeq_str(t, transports[i].name))
+		if (t.len == strlen(transports[i].name) && sip_pl_caseeq_str(t, transports[i].name))
 			return transports[i].tp;
 	return SIP_TP_OTHER;
 }
@@ -59,22 +59,22 @@ static const char *via_port(struct sip_via *via, const char *p, const char *end)
 
 static int via_param(struct sip_via *via, struct sip_pl name, struct sip_pl value)
 {
-	if (sip_pl_caseeq_str(name, "branch")) {
+	if (PL_IS(name, "branch")) {
 		if (!value.p)
 			return SIP_ERR_VIA;
 		via->branch = value;
-	} else if (sip_pl_caseeq_str(name, "received")) {
+	} else if (PL_IS(name, "received")) {
 		via->received = value;
-	} else if (sip_pl_caseeq_str(name, "rport")) {
+	} else if (PL_IS(name, "rport")) {
 		uint32_t port = 0;
 
 		if (value.p && (sip_pl_u32(value, 65535, &port) < 0))
 			return SIP_ERR_VIA;
 		via->has_rport = true;
 		via->rport = (uint16_t)port;
-	} else if (sip_pl_caseeq_str(name, "maddr")) {
+	} else if (PL_IS(name, "maddr")) {
 		via->maddr = value;
-	} else if (sip_pl_caseeq_str(name, "ttl")) {
+	} else if (PL_IS(name, "ttl")) {
 		uint32_t ttl;
 
 		if (!value.p || sip_pl_u32(value, 255, &ttl) < 0)
@@ -102,13 +102,19 @@ int sip_via_parse(struct sip_via *via, struct sip_pl value)
 
 	memset(via, 0, sizeof(*via));
 	p = scan_lws(p, end);
-	if (!(p = proto_part(p, end, &via->proto, true)) ||
+	/* Nearly every Via starts "SIP/2.0/": take it in one compare. */
+	if (end - p > 8 && memcmp(p, "SIP/2.0/", 8) == 0) {
+		via->proto = sip_pl(p, 3);
+		via->version = sip_pl(p + 4, 3);
+		if (!(p = proto_part(p + 8, end, &via->transport, false)))
+			return SIP_ERR_VIA;
+	} else if (!(p = proto_part(p, end, &via->proto, true)) ||
 	    !(p = proto_part(p, end, &via->version, true)) ||
 	    !(p = proto_part(p, end, &via->transport, false)))
 		return SIP_ERR_VIA;
-	if (!sip_pl_caseeq_str(via->proto, "SIP"))
+	else if (!PL_IS(via->proto, "SIP"))
 		return SIP_ERR_VIA;
-	if (!sip_pl_eq(via->version, SIP_PL("2.0")))
+	else if (!sip_pl_eq(via->version, SIP_PL("2.0")))
 		return SIP_ERR_VERSION;
 	via->tp = transport_id(via->transport);
 	s = p;
