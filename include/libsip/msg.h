@@ -148,7 +148,8 @@ int sip_msg_parse(struct sip_msg **out, struct sip_arena *a, const char *buf,
 /* Semantic checks a server makes before acting on a request (RFC 3261 §8.2,
  * §16.3): the mandatory headers are present, single-valued ones are not
  * repeated, Content-Length is consistent, the Request-URI scheme is known,
- * the top Via's branch is not the bare magic cookie. Returns 0 or the error
+ * a Date is well formed (RFC 1123, GMT), the top Via's branch is not the
+ * bare magic cookie. Returns 0 or the error
  * (perr filled like sip_msg_parse). */
 int sip_msg_check(const struct sip_msg *m, struct sip_parse_err *perr);
 

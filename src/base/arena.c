@@ -11,7 +11,7 @@
 #include "libsip/base.h"
 
 #define ARENA_ALIGN 16u
-#define ARENA_BLOCK 4096u
+#define ARENA_BLOCK 8192u
 
 struct block {
 	struct block *next;

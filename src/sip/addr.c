@@ -117,8 +117,11 @@ int sip_addr_parse(struct sip_addr *a, struct sip_pl value)
 			return SIP_ERR_ADDR;
 		return name_addr(a, p, end, q);
 	}
-	q = memchr(p, '<', (size_t)(end - p));
-	if (q)
+	/* Only tokens and LWS may stand before the '<' of a name-addr. A '<'
+	 * further on belongs to a bare addr-spec's quoted param value
+	 * (+sip.instance="<urn:...>", RFC 5626), not to a name-addr. */
+	q = scan_class(p, end, CH_TOKEN | CH_LWS);
+	if (q < end && *q == '<')
 		return name_addr(a, p, end, q);
 	return bare_addr(a, p, end);
 }

@@ -220,14 +220,25 @@ static int fix_content_length(struct sip_edit *e, char *num, size_t numlen)
 	return err;
 }
 
+/* Order of application: by offset; at one offset, pure insertions before
+ * deletions (a line pushed where a popped line starts must survive the
+ * pop, whichever was asked first); then in the order asked. */
+static bool edit_before(const struct edit *a, const struct edit *b)
+{
+	if (a->off != b->off)
+		return a->off < b->off;
+	if ((a->del == 0) != (b->del == 0))
+		return a->del == 0;
+	return a->seq < b->seq;
+}
+
 static void sort_edits(struct edit *x, unsigned n)
 {
 	for (unsigned i = 1; i < n; i++) {
 		struct edit t = x[i];
 		unsigned j = i;
 
-		while (j > 0 && (x[j - 1].off > t.off ||
-				 (x[j - 1].off == t.off && x[j - 1].seq > t.seq))) {
+		while (j > 0 && edit_before(&t, &x[j - 1])) {
 			x[j] = x[j - 1];
 			j--;
 		}

@@ -34,11 +34,16 @@ static bool is_clen_name(struct sip_pl name)
 }
 
 /* Content-Length of the header block [buf, buf+n): -1 when absent,
- * SIP_ERR_CLEN when malformed or repeated with another value. */
+ * SIP_ERR_CLEN when malformed or repeated with another value,
+ * SIP_ERR_TOO_BIG when over max_len. The start line is skipped: an
+ * extension method may be spelled "l". */
 static long content_length(const char *buf, size_t n, size_t max_len)
 {
-	const char *p = buf, *end = buf + n;
+	const char *end = buf + n, *p = memchr(buf, '\n', n);
+	uint32_t max = max_len < UINT32_MAX ? (uint32_t)max_len : UINT32_MAX;
 	long clen = -1;
+
+	p = p ? p + 1 : end;
 
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -51,12 +56,15 @@ static long content_length(const char *buf, size_t n, size_t max_len)
 		if (is_clen_name(pl_span(s, p))) {
 			const char *c = p;
 			uint32_t v;
+			int r;
 
 			while (c < e && (*c == ' ' || *c == '\t'))
 				c++;
-			if (c == e || *c != ':' ||
-			    sip_hdr_u32(pl_span(c + 1, e), (uint32_t)max_len, &v) < 0)
+			if (c == e || *c != ':')
 				return SIP_ERR_CLEN;
+			r = sip_hdr_u32(pl_span(c + 1, e), max, &v);
+			if (r < 0)
+				return r == SIP_ERR_RANGE ? SIP_ERR_TOO_BIG : SIP_ERR_CLEN;
 			if (clen >= 0 && clen != (long)v)
 				return SIP_ERR_CLEN;
 			clen = (long)v;
@@ -99,6 +107,8 @@ int sip_frame_next(struct sip_framer *fr, const char *buf, size_t len, size_t ma
 	if (hdr > max_len)
 		return SIP_ERR_TOO_BIG;
 	clen = content_length(buf, hdr - 2, max_len);
+	if (clen == SIP_ERR_TOO_BIG)
+		return SIP_ERR_TOO_BIG;
 	if (clen < 0)
 		return SIP_ERR_CLEN; /* absent (-1) or malformed: framing is lost */
 	if ((size_t)clen > max_len - hdr)

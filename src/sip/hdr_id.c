@@ -267,8 +267,9 @@ enum sip_method sip_method_from_name(struct sip_pl name)
 	/* Methods are case-sensitive (§7.1); first byte and length pick one. */
 	for (size_t i = 1; i < sizeof(methods) / sizeof(methods[0]); i++) {
 		const char *m = methods[i];
-		if (name.len && m[0] == name.p[0] && m[name.len - 1] == name.p[name.len - 1] &&
-		    strlen(m) == name.len && memcmp(m, name.p, name.len) == 0)
+		/* Length first: m[name.len - 1] is only inside m once it is. */
+		if (name.len && m[0] == name.p[0] && strlen(m) == name.len &&
+		    m[name.len - 1] == name.p[name.len - 1] && memcmp(m, name.p, name.len) == 0)
 			return (enum sip_method)i;
 	}
 	return SIP_METHOD_OTHER;

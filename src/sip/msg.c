@@ -70,7 +70,7 @@ static int parse_status_line(struct parse *ps, const char *p, const char *eol)
 	    (c + 3 < eol && c[3] != ' '))
 		return fail(ps, SIP_ERR_STATUS_CODE, pl_span(c, eol));
 	m->status = (c[0] - '0') * 100 + (c[1] - '0') * 10 + (c[2] - '0');
-	if (m->status < 100)
+	if (m->status < 100 || m->status > 699) /* §21: classes 1xx-6xx only */
 		return fail(ps, SIP_ERR_STATUS_CODE, pl_span(c, c + 3));
 	c += 3;
 	m->reason = c < eol ? pl_span(c + 1, eol) : pl_span(eol, eol);
@@ -188,7 +188,6 @@ static int decode_hot(struct sip_msg *m, struct hdr_slot *slot, bool first)
 {
 	struct sip_pl v = slot->h.value;
 	uint32_t n;
-	int64_t t;
 
 	switch (slot->h.id) {
 	case SIP_HDR_VIA:
@@ -218,8 +217,6 @@ static int decode_hot(struct sip_msg *m, struct hdr_slot *slot, bool first)
 		return 0;
 	case SIP_HDR_CONTENT_LENGTH:
 		return decode_clen(m, v);
-	case SIP_HDR_DATE:
-		return sip_date_parse(v, &t) < 0 ? SIP_ERR_DATE : 0;
 	default:
 		return 0;
 	}

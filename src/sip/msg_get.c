@@ -270,6 +270,14 @@ static int check_addr_uri(const struct sip_msg *m, const struct sip_addr *a)
 	return a && sip_msg_addr_uri(m, a, &u) < 0 ? SIP_ERR_ADDR : 0;
 }
 
+static int check_date(const struct sip_msg *m)
+{
+	const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_DATE);
+	int64_t t;
+
+	return h ? sip_date_parse(h->value, &t) : 0;
+}
+
 int sip_msg_check(const struct sip_msg *m, struct sip_parse_err *perr)
 {
 	for (size_t i = 0; i < sizeof(mandatory) / sizeof(mandatory[0]); i++)
@@ -289,6 +297,10 @@ int sip_msg_check(const struct sip_msg *m, struct sip_parse_err *perr)
 		return check_fail(perr, m, SIP_ERR_ADDR, SIP_PL("To"));
 	if (m->request && m->ruri.scheme == SIP_SCHEME_OTHER)
 		return check_fail(perr, m, SIP_ERR_SCHEME, m->ruri.scheme_pl);
+	/* Date is checked here, not while parsing: a proxy forwards a bad one
+	 * untouched, an element that acts on it refuses it (RFC 4475 baddate). */
+	if (check_date(m) < 0)
+		return check_fail(perr, m, SIP_ERR_DATE, SIP_PL("Date"));
 	if (m->via && sip_pl_eq(m->via->branch, SIP_PL("z9hG4bK")))
 		return check_fail(perr, m, SIP_ERR_BRANCH, m->via->branch);
 	if (perr)

@@ -51,7 +51,7 @@ static const char *via_port(struct sip_via *via, const char *p, const char *end)
 		return p;
 	q = scan_lws(q + 1, end);
 	d = scan_class(q, end, CH_DIGIT);
-	if (d - q > 5 || sip_pl_u32(pl_span(q, d), 65535, &port) < 0)
+	if (d - q > 5 || sip_pl_u32(pl_span(q, d), 65535, &port) < 0 || port == 0)
 		return NULL;
 	via->port = (uint16_t)port;
 	return d;

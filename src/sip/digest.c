@@ -1,0 +1,301 @@
+/*
+ * digest.c — digest access authentication arithmetic (RFC 7616 §3.4.1-3.4.4,
+ * RFC 8760 for SIP; RFC 2617 §3.2.2 for the MD5 forms RFC 3261 §22.4 cites).
+ *
+ * Every value is H() of ':'-joined parts, written as lower-case hex. The
+ * hashes come from OpenSSL's EVP interface, so an algorithm the crypto
+ * provider refuses (MD5 under FIPS) shows up as SIP_ERR_UNSUPPORTED instead
+ * of a crash. Nothing here keeps state between calls.
+ */
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "libsip/digest.h"
+
+static const char *const alg_names[] = {
+        [SIP_DIGEST_MD5] = "MD5",
+        [SIP_DIGEST_MD5_SESS] = "MD5-sess",
+        [SIP_DIGEST_SHA256] = "SHA-256",
+        [SIP_DIGEST_SHA256_SESS] = "SHA-256-sess",
+        [SIP_DIGEST_SHA512_256] = "SHA-512-256",
+        [SIP_DIGEST_SHA512_256_SESS] = "SHA-512-256-sess",
+};
+
+#define ALG_COUNT (sizeof(alg_names) / sizeof(alg_names[0]))
+
+static const EVP_MD *alg_md(enum sip_digest_alg alg)
+{
+	switch (alg) {
+	case SIP_DIGEST_MD5:
+	case SIP_DIGEST_MD5_SESS: return EVP_md5();
+	case SIP_DIGEST_SHA256:
+	case SIP_DIGEST_SHA256_SESS: return EVP_sha256();
+	case SIP_DIGEST_SHA512_256:
+	case SIP_DIGEST_SHA512_256_SESS:
+		/* SHA-512/256 (FIPS 180-4 §5.3.6): its own initial values, not
+		 * SHA-512 cut short; RFC 7616 §3.9.2's example got this wrong. */
+		return EVP_sha512_256();
+	}
+	return NULL;
+}
+
+int sip_digest_alg_parse(struct sip_pl name, enum sip_digest_alg *alg)
+{
+	if (name.len == 0) {
+		*alg = SIP_DIGEST_MD5;
+		return 0;
+	}
+	for (size_t i = 0; i < ALG_COUNT; i++) {
+		if (sip_pl_caseeq_str(name, alg_names[i])) {
+			*alg = (enum sip_digest_alg)i;
+			return 0;
+		}
+	}
+	return SIP_ERR_UNSUPPORTED;
+}
+
+const char *sip_digest_alg_name(enum sip_digest_alg alg)
+{
+	return (unsigned)alg < ALG_COUNT ? alg_names[alg] : NULL;
+}
+
+bool sip_digest_alg_is_sess(enum sip_digest_alg alg)
+{
+	return alg == SIP_DIGEST_MD5_SESS || alg == SIP_DIGEST_SHA256_SESS ||
+	       alg == SIP_DIGEST_SHA512_256_SESS;
+}
+
+int sip_digest_hex_len(enum sip_digest_alg alg)
+{
+	const EVP_MD *md = alg_md(alg);
+
+	return md ? 2 * EVP_MD_size(md) : SIP_ERR_UNSUPPORTED;
+}
+
+int sip_digest_qop_parse(struct sip_pl name, enum sip_digest_qop *qop)
+{
+	if (name.len == 0)
+		*qop = SIP_DIGEST_QOP_NONE;
+	else if (sip_pl_caseeq_str(name, "auth"))
+		*qop = SIP_DIGEST_QOP_AUTH;
+	else if (sip_pl_caseeq_str(name, "auth-int"))
+		*qop = SIP_DIGEST_QOP_AUTH_INT;
+	else
+		return SIP_ERR_UNSUPPORTED;
+	return 0;
+}
+
+const char *sip_digest_qop_name(enum sip_digest_qop qop)
+{
+	switch (qop) {
+	case SIP_DIGEST_QOP_AUTH: return "auth";
+	case SIP_DIGEST_QOP_AUTH_INT: return "auth-int";
+	case SIP_DIGEST_QOP_NONE: break;
+	}
+	return NULL;
+}
+
+bool sip_digest_qop_offered(struct sip_pl list, enum sip_digest_qop qop)
+{
+	const char *name = sip_digest_qop_name(qop);
+	const char *p, *end;
+
+	if (!name)
+		return qop == SIP_DIGEST_QOP_NONE && sip_pl_trim(list).len == 0;
+	if (list.len == 0)
+		return false; /* also keeps NULL + 0 out of the pointer arithmetic */
+	p = list.p;
+	end = list.p + list.len;
+	while (p < end) {
+		const char *s = p;
+
+		while (p < end && *p != ',')
+			p++;
+		if (sip_pl_caseeq_str(sip_pl_trim(sip_pl(s, (size_t)(p - s))), name))
+			return true;
+		if (p < end)
+			p++;
+	}
+	return false;
+}
+
+/* H(parts[0] ":" parts[1] ":" ...) as lower-case hex into out. The one place
+ * that touches OpenSSL: every formula of RFC 7616 §3.4 is a call to this. */
+static int hash_join(enum sip_digest_alg alg, const struct sip_pl *parts, size_t n, char *out,
+                     size_t cap)
+{
+	static const char hex[] = "0123456789abcdef";
+	const EVP_MD *md = alg_md(alg);
+	unsigned char raw[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	EVP_MD_CTX *ctx;
+	int ok;
+
+	if (!md)
+		return SIP_ERR_UNSUPPORTED;
+	if (cap < 2 * (size_t)EVP_MD_size(md) + 1)
+		return SIP_ERR_NOSPACE;
+	ctx = EVP_MD_CTX_new();
+	if (!ctx)
+		return SIP_ERR_NOMEM;
+	ok = EVP_DigestInit_ex(ctx, md, NULL);
+	for (size_t i = 0; ok && i < n; i++) {
+		if (i > 0)
+			ok = EVP_DigestUpdate(ctx, ":", 1);
+		/* An unset slice has p == NULL: hash it as empty, never read it. */
+		if (ok && parts[i].len > 0)
+			ok = EVP_DigestUpdate(ctx, parts[i].p, parts[i].len);
+	}
+	ok = ok && EVP_DigestFinal_ex(ctx, raw, &len);
+	EVP_MD_CTX_free(ctx);
+	if (!ok)
+		return SIP_ERR_UNSUPPORTED;
+	for (unsigned int i = 0; i < len; i++) {
+		out[2 * i] = hex[raw[i] >> 4];
+		out[2 * i + 1] = hex[raw[i] & 0x0f];
+	}
+	out[2 * len] = '\0';
+	return (int)(2 * len);
+}
+
+/* Copies a hex hash given by the caller (a stored HA1, say) into buf in
+ * lower case: the formulas hash the hex text, so "ABC" and "abc" would give
+ * different results. SIP_ERR_AUTH when it is not a hash of alg's length. */
+static int norm_hex(enum sip_digest_alg alg, struct sip_pl in, char buf[SIP_DIGEST_HEX_MAX])
+{
+	int n = sip_digest_hex_len(alg);
+
+	if (n < 0)
+		return n;
+	if (in.len != (size_t)n)
+		return SIP_ERR_AUTH;
+	for (int i = 0; i < n; i++) {
+		char c = in.p[i];
+
+		if (c >= 'A' && c <= 'F')
+			c = (char)(c + ('a' - 'A'));
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return SIP_ERR_AUTH;
+		buf[i] = c;
+	}
+	buf[n] = '\0';
+	return n;
+}
+
+int sip_digest_ha1(enum sip_digest_alg alg, struct sip_pl user, struct sip_pl realm,
+                   struct sip_pl password, char *out, size_t cap)
+{
+	const struct sip_pl parts[] = {user, realm, password};
+
+	return hash_join(alg, parts, 3, out, cap);
+}
+
+int sip_digest_ha1_sess(enum sip_digest_alg alg, struct sip_pl ha1, struct sip_pl nonce,
+                        struct sip_pl cnonce, char *out, size_t cap)
+{
+	char key[SIP_DIGEST_HEX_MAX];
+	int n = norm_hex(alg, ha1, key);
+
+	if (n < 0)
+		return n;
+	if (!sip_digest_alg_is_sess(alg)) {
+		if (cap < (size_t)n + 1)
+			return SIP_ERR_NOSPACE;
+		memcpy(out, key, (size_t)n + 1);
+		return n;
+	}
+	if (cnonce.len == 0)
+		return SIP_ERR_AUTH;
+	const struct sip_pl parts[] = {sip_pl(key, (size_t)n), nonce, cnonce};
+	return hash_join(alg, parts, 3, out, cap);
+}
+
+int sip_digest_ha2(enum sip_digest_alg alg, enum sip_digest_qop qop, struct sip_pl method,
+                   struct sip_pl uri, struct sip_pl body, char *out, size_t cap)
+{
+	char hbody[SIP_DIGEST_HEX_MAX];
+	int n;
+
+	if (qop != SIP_DIGEST_QOP_AUTH_INT) {
+		const struct sip_pl parts[] = {method, uri};
+
+		if (qop != SIP_DIGEST_QOP_NONE && qop != SIP_DIGEST_QOP_AUTH)
+			return SIP_ERR_UNSUPPORTED;
+		return hash_join(alg, parts, 2, out, cap);
+	}
+	n = hash_join(alg, &body, 1, hbody, sizeof(hbody));
+	if (n < 0)
+		return n;
+	const struct sip_pl parts[] = {method, uri, sip_pl(hbody, (size_t)n)};
+	return hash_join(alg, parts, 3, out, cap);
+}
+
+int sip_digest_response(enum sip_digest_alg alg, enum sip_digest_qop qop, struct sip_pl ha1,
+                        struct sip_pl nonce, struct sip_pl nc, struct sip_pl cnonce,
+                        struct sip_pl ha2, char *out, size_t cap)
+{
+	char key[SIP_DIGEST_HEX_MAX], h2[SIP_DIGEST_HEX_MAX];
+	const char *qop_name = sip_digest_qop_name(qop);
+	int n1, n2;
+
+	if (!qop_name && qop != SIP_DIGEST_QOP_NONE)
+		return SIP_ERR_UNSUPPORTED;
+	if ((n1 = norm_hex(alg, ha1, key)) < 0)
+		return n1;
+	if ((n2 = norm_hex(alg, ha2, h2)) < 0)
+		return n2;
+	if (!qop_name) {
+		const struct sip_pl parts[] = {sip_pl(key, (size_t)n1), nonce,
+		                               sip_pl(h2, (size_t)n2)};
+
+		return hash_join(alg, parts, 3, out, cap);
+	}
+	/* RFC 7616 §3.4: with qop the client MUST send nc and cnonce; hashing
+	 * empty ones would let a broken client authenticate without them. */
+	if (nc.len == 0 || cnonce.len == 0)
+		return SIP_ERR_AUTH;
+	const struct sip_pl parts[] = {
+	        sip_pl(key, (size_t)n1), nonce, nc, cnonce, sip_pl_cstr(qop_name),
+	        sip_pl(h2, (size_t)n2)};
+	return hash_join(alg, parts, 6, out, cap);
+}
+
+int sip_digest_userhash(enum sip_digest_alg alg, struct sip_pl user, struct sip_pl realm, char *out,
+                        size_t cap)
+{
+	const struct sip_pl parts[] = {user, realm};
+
+	return hash_join(alg, parts, 2, out, cap);
+}
+
+int sip_digest_compute(const struct sip_digest_req *req, struct sip_pl ha1, char *out, size_t cap)
+{
+	char key[SIP_DIGEST_HEX_MAX], ha2[SIP_DIGEST_HEX_MAX];
+	int n1, n2;
+
+	n1 = sip_digest_ha1_sess(req->alg, ha1, req->nonce, req->cnonce, key, sizeof(key));
+	if (n1 < 0)
+		return n1;
+	n2 = sip_digest_ha2(req->alg, req->qop, req->method, req->uri, req->body, ha2, sizeof(ha2));
+	if (n2 < 0)
+		return n2;
+	return sip_digest_response(req->alg, req->qop, sip_pl(key, (size_t)n1), req->nonce, req->nc,
+	                           req->cnonce, sip_pl(ha2, (size_t)n2), out, cap);
+}
+
+bool sip_digest_hex_eq(struct sip_pl expected, struct sip_pl received)
+{
+	char got[SIP_DIGEST_HEX_MAX];
+
+	/* Lengths are public (they follow from the algorithm); only the
+	 * digits must be compared without an early exit. */
+	if (expected.len == 0 || expected.len != received.len || received.len >= sizeof(got))
+		return false;
+	/* Folding the peer's case branches on the peer's bytes, not on ours. */
+	for (size_t i = 0; i < received.len; i++) {
+		char c = received.p[i];
+
+		got[i] = (c >= 'A' && c <= 'F') ? (char)(c + ('a' - 'A')) : c;
+	}
+	return CRYPTO_memcmp(expected.p, got, received.len) == 0;
+}
