@@ -7,7 +7,10 @@
 #include "msg_priv.h"
 #include "libsip/build.h"
 
-#define EDITS_MAX 32
+/* A proxy makes a handful of edits; more grow the list in the arena, up
+ * to a bound that keeps a hostile caller's list finite. */
+#define EDITS_INLINE 8
+#define EDITS_MAX 1024
 
 struct edit {
 	size_t off;        /* offset in the raw message */
@@ -15,14 +18,19 @@ struct edit {
 	struct sip_pl ins; /* text inserted at off */
 	struct sip_pl ins2, ins3; /* more pieces of the same insertion */
 	unsigned seq;      /* order of equal offsets */
+	size_t hdr;        /* removal of one value of a list line: its index */
 };
+
+#define NOT_ELEM ((size_t)-1)
+#define SETTLED ((size_t)-2) /* a value removal already turned into a deletion */
 
 struct sip_edit {
 	const struct sip_msg *m;
-	struct edit e[EDITS_MAX];
-	unsigned n;
+	struct edit *e;    /* inline_e, or a larger copy in the arena */
+	unsigned n, cap;
 	bool body_set;
 	struct sip_pl body;
+	struct edit inline_e[EDITS_INLINE];
 };
 
 int sip_edit_new(struct sip_edit **out, const struct sip_msg *m)
@@ -32,7 +40,9 @@ int sip_edit_new(struct sip_edit **out, const struct sip_msg *m)
 	if (!e)
 		return SIP_ERR_NOMEM;
 	e->m = m;
+	e->e = e->inline_e;
 	e->n = 0;
+	e->cap = EDITS_INLINE;
 	e->body_set = false;
 	e->body = SIP_PL_NULL;
 	*out = e;
@@ -44,12 +54,26 @@ static size_t off_of(const struct sip_edit *e, const char *p)
 	return (size_t)(p - e->m->buf);
 }
 
+static int grow(struct sip_edit *e)
+{
+	struct edit *n;
+
+	if (e->cap >= EDITS_MAX)
+		return SIP_ERR_NOMEM;
+	if (!(n = sip_arena_alloc(e->m->arena, 2 * e->cap * sizeof(*n))))
+		return SIP_ERR_NOMEM;
+	memcpy(n, e->e, e->n * sizeof(*n));
+	e->e = n;
+	e->cap *= 2;
+	return 0;
+}
+
 static int add(struct sip_edit *e, size_t off, size_t del, struct sip_pl a, struct sip_pl b,
 	       struct sip_pl c)
 {
 	struct edit *x;
 
-	if (e->n == EDITS_MAX)
+	if (e->n == e->cap && grow(e) < 0)
 		return SIP_ERR_NOMEM;
 	x = &e->e[e->n];
 	x->off = off;
@@ -58,6 +82,7 @@ static int add(struct sip_edit *e, size_t off, size_t del, struct sip_pl a, stru
 	x->ins2 = b;
 	x->ins3 = c;
 	x->seq = e->n++;
+	x->hdr = NOT_ELEM;
 	return 0;
 }
 
@@ -105,23 +130,20 @@ int sip_edit_hdr_remove(struct sip_edit *e, const struct sip_hdr *h)
 {
 	const struct sip_msg *m = e->m;
 	size_t i = sip_msg_hdr_index(m, h);
-	const struct sip_hdr *next, *prev;
+	int err;
 
 	if (i >= m->nhdr)
 		return SIP_ERR_NOT_FOUND;
 	if (h->nelem <= 1)
 		return add(e, off_of(e, h->line.p), h->line.len, SIP_PL_NULL, SIP_PL_NULL,
 			   SIP_PL_NULL);
-	/* One element of several on a line: take it out with one comma. */
-	if (h->elem + 1 < h->nelem) {
-		next = &m->hdrs[i + 1].h;
-		return add(e, off_of(e, h->value.p), (size_t)(next->value.p - h->value.p),
-			   SIP_PL_NULL, SIP_PL_NULL, SIP_PL_NULL);
-	}
-	prev = &m->hdrs[i - 1].h;
-	return add(e, off_of(e, prev->value.p + prev->value.len),
-		   (size_t)(h->value.p + h->value.len - (prev->value.p + prev->value.len)),
-		   SIP_PL_NULL, SIP_PL_NULL, SIP_PL_NULL);
+	/* One value of several on a line: which bytes go depends on which
+	 * other values of the line go too, so the span is settled at print
+	 * time (expand_removals). */
+	if ((err = add(e, off_of(e, h->value.p), 0, SIP_PL_NULL, SIP_PL_NULL, SIP_PL_NULL)) < 0)
+		return err;
+	e->e[e->n - 1].hdr = i;
+	return 0;
 }
 
 static int pop_top(struct sip_edit *e, enum sip_hdr_id id)
@@ -246,10 +268,90 @@ static void sort_edits(struct edit *x, unsigned n)
 	}
 }
 
+/* Copies the edit list so that printing leaves it untouched (printing
+ * twice gives the same bytes); room is left for the Content-Length fix,
+ * one edit per Content-Length header plus one. */
+static int work_copy(const struct sip_edit *ec, struct sip_edit *e, struct edit *stack,
+		     unsigned stack_cap)
+{
+	unsigned need = ec->n + (unsigned)ec->m->num[SIP_HDR_CONTENT_LENGTH] + 1;
+
+	*e = *ec;
+	e->cap = need;
+	if (need <= stack_cap)
+		e->e = stack;
+	else if (!(e->e = sip_arena_alloc(ec->m->arena, need * sizeof(*e->e))))
+		return SIP_ERR_NOMEM;
+	memcpy(e->e, ec->e, ec->n * sizeof(*e->e));
+	return 0;
+}
+
+/* Turns the removals of values of one list line into deletions: a run of
+ * removed values goes with the separator after it, or, when the run ends
+ * the line, with the separator before it; a line losing every value goes
+ * whole. The removal edits of the line are rewritten in place: one per
+ * run becomes the deletion, the others no-ops. */
+static void expand_line(struct sip_edit *e, size_t first, unsigned nelem)
+{
+	const struct sip_msg *m = e->m;
+	unsigned slots[EDITS_MAX], elems[EDITS_MAX], r = 0, u = 0, used = 0;
+
+	for (unsigned k = 0; k < e->n; k++) {
+		if (e->e[k].hdr >= first && e->e[k].hdr < first + nelem) {
+			slots[r] = k;
+			elems[r++] = (unsigned)(e->e[k].hdr - first);
+			e->e[k].hdr = SETTLED;
+			e->e[k].del = 0;
+		}
+	}
+	/* Sort the removed value numbers and drop repeats (pop twice = once). */
+	for (unsigned i = 1; i < r; i++)
+		for (unsigned j = i; j > 0 && elems[j - 1] > elems[j]; j--) {
+			unsigned t = elems[j];
+			elems[j] = elems[j - 1];
+			elems[j - 1] = t;
+		}
+	for (unsigned i = 0; i < r; i++)
+		if (u == 0 || elems[u - 1] != elems[i])
+			elems[u++] = elems[i];
+	for (unsigned i = 0; i < u;) {
+		unsigned a = elems[i], b = a;
+		struct edit *x = &e->e[slots[used++]];
+
+		while (i + 1 < u && elems[i + 1] == b + 1)
+			b = elems[++i];
+		i++;
+		if (u == nelem) { /* every value goes: the whole line */
+			x->off = off_of(e, m->hdrs[first].h.line.p);
+			x->del = m->hdrs[first].h.line.len;
+			break;
+		}
+		if (b + 1 < nelem) {
+			x->off = off_of(e, m->hdrs[first + a].h.value.p);
+			x->del = off_of(e, m->hdrs[first + b + 1].h.value.p) - x->off;
+		} else {
+			const struct sip_hdr *hp = &m->hdrs[first + a - 1].h, *hb = &m->hdrs[first + b].h;
+			x->off = off_of(e, hp->value.p + hp->value.len);
+			x->del = off_of(e, hb->value.p + hb->value.len) - x->off;
+		}
+	}
+}
+
+static void expand_removals(struct sip_edit *e)
+{
+	for (unsigned k = 0; k < e->n; k++) {
+		size_t i = e->e[k].hdr;
+
+		if (i == NOT_ELEM || i == SETTLED)
+			continue;
+		const struct sip_hdr *h = &e->m->hdrs[i].h;
+		expand_line(e, i - h->elem, h->nelem);
+	}
+}
+
 int sip_edit_print(const struct sip_edit *ec, char *buf, size_t cap)
 {
-	/* Work on a copy so printing twice gives the same result; copy only
-	 * the edits in use, this is the proxy's hot path. */
+	struct edit stack[EDITS_INLINE + 4];
 	struct sip_edit e;
 	const struct sip_msg *m = ec->m;
 	struct sip_pl body = ec->body_set ? ec->body : m->body;
@@ -258,11 +360,9 @@ int sip_edit_print(const struct sip_edit *ec, char *buf, size_t cap)
 	size_t at = 0, bodyoff = m->hdr_end + 2;
 	int err;
 
-	e.m = m;
-	e.n = ec->n;
-	memcpy(e.e, ec->e, ec->n * sizeof(ec->e[0]));
-	e.body_set = ec->body_set;
-	e.body = ec->body;
+	if ((err = work_copy(ec, &e, stack, EDITS_INLINE + 4)) < 0)
+		return err;
+	expand_removals(&e);
 	sip_wbuf_init(&w, num, sizeof(num));
 	sip_wbuf_putu(&w, body.len);
 	if (!(m->clen >= 0 && (size_t)m->clen == body.len && !m->clen_conflict) &&

@@ -292,29 +292,40 @@ static int split_list(struct parse *ps, enum sip_hdr_id id, struct sip_pl name,
 }
 
 /* One header line [p, eol) where eol is the CR of its final CRLF. */
+/* The header name before the colon. A name the table knows is a valid
+ * token by construction, so only unknown names are checked octet by octet
+ * (the common case skips that loop). A bare CR is the one non-token octet
+ * the table compare could mistake for '-': it is refused here. */
+static int header_name(const char *p, const char *colon, struct sip_pl *name,
+		       enum sip_hdr_id *id)
+{
+	const char *e = colon;
+
+	while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	*name = pl_span(p, e);
+	*id = sip_hdr_id_from_name(*name);
+	if (*id != SIP_HDR_OTHER)
+		return memchr(p, '\r', name->len) ? SIP_ERR_HEADER : 0;
+	return name->len && scan_class(p, e, CH_TOKEN) == e ? 0 : SIP_ERR_HEADER;
+}
+
+/* One header line [p, eol) where eol is the CR of its final CRLF. */
 static int parse_header(struct parse *ps, const char *p, const char *eol)
 {
-	const char *s = p, *colon;
+	const char *colon = memchr(p, ':', (size_t)(eol - p));
 	struct sip_pl name, value, line = pl_span(p, eol + 2);
 	enum sip_hdr_id id;
-	int err;
 
-	p = scan_class(p, eol, CH_TOKEN);
-	name = pl_span(s, p);
-	if (name.len == 0)
-		return fail(ps, SIP_ERR_HEADER, pl_span(s, eol));
-	colon = p;
-	while (colon < eol && (*colon == ' ' || *colon == '\t'))
-		colon++;
-	if (colon == eol || *colon != ':')
-		return fail(ps, SIP_ERR_HEADER, name);
+	if (!colon || header_name(p, colon, &name, &id) < 0) {
+		/* Blame the name as far as it goes, else the whole line. */
+		const char *t = scan_class(p, eol, CH_TOKEN);
+		return fail(ps, SIP_ERR_HEADER, pl_span(p, t > p ? t : eol));
+	}
 	value = sip_pl_trim(pl_span(colon + 1, eol));
-	id = sip_hdr_id_from_name(name);
 	if (sip_hdr_is_list(id))
-		err = split_list(ps, id, name, value, line);
-	else
-		err = add_value(ps, id, name, value, line, 0);
-	return err;
+		return split_list(ps, id, name, value, line);
+	return add_value(ps, id, name, value, line, 0);
 }
 
 /* End of the logical line starting at p: the '\n' of the first CRLF not
