@@ -95,7 +95,8 @@ void *sip_arena_alloc(struct sip_arena *a, size_t n)
 	a->nalloc++;
 	if (a->fail_after && a->nalloc >= a->fail_after)
 		return NULL;
-	if (need < n || need > a->limit - a->used || a->used > a->limit)
+	/* used never exceeds limit, so limit - used cannot wrap. */
+	if (need < n || need > a->limit - a->used)
 		return NULL;
 	if (b->size - b->used < need) {
 		size_t size = need > ARENA_BLOCK ? need : ARENA_BLOCK;

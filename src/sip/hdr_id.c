@@ -143,25 +143,50 @@ static const struct name_ent *const by_letter[26] = {
 	['u' - 'a'] = names_u, ['v' - 'a'] = names_v, ['w' - 'a'] = names_w,
 };
 
-/* Header names are tokens (checked by the caller), and for token octets
- * OR-ing 0x20 folds exactly the upper-case letters onto the lower ones. */
+/* Case-insensitive compare against a lower-case table name made of
+ * letters and '-'. Only letter positions are folded: bit 0x40 marks a
+ * letter in the table name, and shifted right it is the 0x20 that folds
+ * case, so a '-' must match exactly (a CR, which folds onto '-', never
+ * does). Eight octets at a time: most names are longer than eight. */
+static inline bool fold_eq8(const char *p, const char *lower)
+{
+	const uint64_t letters = 0x4040404040404040ull;
+	uint64_t x, y;
+
+	memcpy(&x, p, 8);
+	memcpy(&y, lower, 8);
+	return (x | ((y & letters) >> 1)) == y;
+}
+
+static inline bool fold_eq4(const char *p, const char *lower)
+{
+	const uint32_t letters = 0x40404040u;
+	uint32_t x, y;
+
+	memcpy(&x, p, 4);
+	memcpy(&y, lower, 4);
+	return (x | ((y & letters) >> 1)) == y;
+}
+
 static bool name_eq(const char *p, const char *lower, size_t len)
 {
-	const uint64_t fold = 0x2020202020202020ull;
 	size_t i = 0;
 
-	/* Eight octets at a time; names are short, so this is most of them. */
-	for (; i + 8 <= len; i += 8) {
-		uint64_t x, y;
+	if (len >= 8) {
+		/* Whole words, the last one overlapping the one before it. */
+		for (; i + 8 < len; i += 8)
+			if (!fold_eq8(p + i, lower + i))
+				return false;
+		return fold_eq8(p + len - 8, lower + len - 8);
+	}
+	if (len >= 4)
+		return fold_eq4(p, lower) && fold_eq4(p + len - 4, lower + len - 4);
+	for (; i < len; i++) {
+		unsigned char y = (unsigned char)lower[i];
 
-		memcpy(&x, p + i, 8);
-		memcpy(&y, lower + i, 8);
-		if ((x | fold) != y)
+		if ((unsigned char)((unsigned char)p[i] | ((y & 0x40) >> 1)) != y)
 			return false;
 	}
-	for (; i < len; i++)
-		if ((unsigned char)(p[i] | 0x20) != (unsigned char)lower[i])
-			return false;
 	return true;
 }
 
@@ -262,16 +287,25 @@ static const char *const methods[] = {
 	[SIP_METHOD_UPDATE] = "UPDATE",
 };
 
+/* Methods by name length, so a lookup compares one to four candidates. */
+static const unsigned char methods_by_len[10][5] = {
+	[3] = { SIP_METHOD_ACK, SIP_METHOD_BYE },
+	[4] = { SIP_METHOD_INFO },
+	[5] = { SIP_METHOD_PRACK, SIP_METHOD_REFER },
+	[6] = { SIP_METHOD_INVITE, SIP_METHOD_CANCEL, SIP_METHOD_NOTIFY, SIP_METHOD_UPDATE },
+	[7] = { SIP_METHOD_OPTIONS, SIP_METHOD_PUBLISH, SIP_METHOD_MESSAGE },
+	[8] = { SIP_METHOD_REGISTER },
+	[9] = { SIP_METHOD_SUBSCRIBE },
+};
+
 enum sip_method sip_method_from_name(struct sip_pl name)
 {
-	/* Methods are case-sensitive (§7.1); first byte and length pick one. */
-	for (size_t i = 1; i < sizeof(methods) / sizeof(methods[0]); i++) {
-		const char *m = methods[i];
-		/* Length first: m[name.len - 1] is only inside m once it is. */
-		if (name.len && m[0] == name.p[0] && strlen(m) == name.len &&
-		    m[name.len - 1] == name.p[name.len - 1] && memcmp(m, name.p, name.len) == 0)
-			return (enum sip_method)i;
-	}
+	/* Methods are case-sensitive (§7.1). */
+	if (name.len >= sizeof(methods_by_len) / sizeof(methods_by_len[0]))
+		return SIP_METHOD_OTHER;
+	for (const unsigned char *c = methods_by_len[name.len]; *c; c++)
+		if (memcmp(methods[*c], name.p, name.len) == 0)
+			return (enum sip_method)*c;
 	return SIP_METHOD_OTHER;
 }
 

@@ -19,7 +19,7 @@ const char *scan_quoted(const char *p, const char *end)
 }
 
 /* IPv4address: four dec-octets 0..255, no leading sign, 1-3 digits each. */
-static bool is_ipv4(struct sip_pl s)
+bool sip_ipv4_ok(struct sip_pl s)
 {
 	const char *p = s.p, *end = s.p + s.len;
 
@@ -42,35 +42,35 @@ static bool is_ipv4(struct sip_pl s)
 }
 
 /* hostname: labels of alphanum and '-', separated by '.', optional final
- * dot; the top label starts with a letter (which tells it from IPv4). '_'
- * is accepted inside labels because real deployments use it. */
-static bool is_hostname(struct sip_pl s)
+ * dot; a label neither starts nor ends with '-'; the top label starts with
+ * a letter (which tells a name from "1.2.3.256"). '_' is accepted inside
+ * labels because real deployments use it. One pass: this runs for the
+ * host of every Request-URI and Via. */
+bool sip_hostname_ok(struct sip_pl s)
 {
-	const char *p = s.p, *end = s.p + s.len, *label = p, *last = p;
+	const char *p = s.p, *end = s.p + s.len, *label = p;
 
-	if (s.len == 0)
+	if (s.len && end[-1] == '.')
+		end--;
+	if (p == end)
 		return false;
-	for (; p <= end; p++) {
-		if (p == end || *p == '.') {
-			if (p == label)
-				return p == end && p != s.p; /* trailing dot */
-			if (label[0] == '-' || p[-1] == '-')
+	for (; p < end; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '.') {
+			if (p == label || p[-1] == '-')
 				return false;
-			last = label;
 			label = p + 1;
-			if (p == end)
-				break;
-			continue;
-		}
-		if (!ch_is((unsigned char)*p, CH_HOST))
+		} else if (!ch_is(c, CH_HOST) || (c == '-' && p == label)) {
 			return false;
+		}
 	}
-	return ch_is((unsigned char)*last, CH_ALPHA);
+	return p != label && p[-1] != '-' && ch_is((unsigned char)*label, CH_ALPHA);
 }
 
 /* IPv6reference contents: up to 8 groups of 1-4 hex digits, at most one
  * "::", optionally ending in an IPv4 address counting as two groups. */
-static bool is_ipv6(struct sip_pl s)
+bool sip_ipv6_ok(struct sip_pl s)
 {
 	const char *p = s.p, *end = s.p + s.len;
 	int groups = 0;
@@ -90,7 +90,7 @@ static bool is_ipv6(struct sip_pl s)
 		while (p < end && p - g < 5 && ch_is((unsigned char)*p, CH_HEX))
 			p++;
 		if (p < end && *p == '.') {
-			if (!is_ipv4(pl_span(g, end)))
+			if (!sip_ipv4_ok(pl_span(g, end)))
 				return false;
 			groups += 2;
 			p = end;
@@ -124,7 +124,7 @@ const char *scan_host(const char *p, const char *end, struct sip_pl *host,
 	if (p < end && *p == '[') {
 		const char *close = memchr(p, ']', (size_t)(end - p));
 
-		if (!close || !is_ipv6(pl_span(p + 1, close)))
+		if (!close || !sip_ipv6_ok(pl_span(p + 1, close)))
 			return NULL;
 		*host = pl_span(p + 1, close);
 		*type = SIP_HOST_IPV6;
@@ -132,9 +132,9 @@ const char *scan_host(const char *p, const char *end, struct sip_pl *host,
 	}
 	p = scan_class(p, end, CH_HOST);
 	*host = pl_span(s, p);
-	if (is_ipv4(*host))
+	if (sip_ipv4_ok(*host))
 		*type = SIP_HOST_IPV4;
-	else if (is_hostname(*host))
+	else if (sip_hostname_ok(*host))
 		*type = SIP_HOST_DOMAIN;
 	else
 		return NULL;

@@ -37,6 +37,8 @@ static int parse_version(struct sip_pl v)
 {
 	const char *p = v.p, *end = v.p + v.len, *s;
 
+	if (v.len == 7 && memcmp(p, "SIP/2.0", 7) == 0)
+		return 0; /* what every peer sends */
 	if (v.len < 4 || !sip_pl_caseeq_str(sip_pl(p, 4), "SIP/"))
 		return SIP_ERR_START_LINE;
 	p += 4;
@@ -90,6 +92,8 @@ static int parse_request_line(struct parse *ps, const char *p, const char *eol)
 		return fail(ps, SIP_ERR_START_LINE, m->start_line);
 	m->method_pl = pl_span(s, p);
 	m->method = sip_method_from_name(m->method_pl);
+	if (eol - p > 8 && memcmp(eol - 8, " SIP/2.0", 8) == 0)
+		sp2 = eol - 7;
 	while (sp2 > p && sp2[-1] != ' ')
 		sp2--;
 	if (sp2 - 1 == p)
@@ -110,7 +114,7 @@ static int parse_start_line(struct parse *ps, const char *p, const char *eol)
 	struct sip_msg *m = ps->m;
 
 	m->start_line = pl_span(p, eol);
-	if (eol - p >= 4 && sip_pl_caseeq_str(sip_pl(p, 4), "SIP/")) {
+	if (eol - p >= 4 && (memcmp(p, "SIP/", 4) == 0 || PL_IS(sip_pl(p, 4), "SIP/"))) {
 		m->request = false;
 		return parse_status_line(ps, p, eol);
 	}
@@ -227,11 +231,13 @@ static int add_value(struct parse *ps, enum sip_hdr_id id, struct sip_pl name,
 		     struct sip_pl value, struct sip_pl line, unsigned elem)
 {
 	struct sip_msg *m = ps->m;
-	struct hdr_slot *slot = new_slot(m);
+	struct hdr_slot *slot;
 	bool first;
 	int err;
 
-	if (!slot)
+	if (m->nhdr >= SIP_MSG_MAX_HDRS)
+		return fail(ps, SIP_ERR_TOO_BIG, name);
+	if (!(slot = new_slot(m)))
 		return fail(ps, SIP_ERR_NOMEM, name);
 	slot->h.id = id;
 	slot->h.name = name;
@@ -242,13 +248,15 @@ static int add_value(struct parse *ps, enum sip_hdr_id id, struct sip_pl name,
 	slot->parsed = NULL;
 	first = m->first[id] == 0;
 	if (first)
-		m->first[id] = (uint32_t)m->nhdr + 1;
+		m->first[id] = (uint16_t)(m->nhdr + 1);
 	m->num[id]++;
 	m->nhdr++;
 	if (id != SIP_HDR_OTHER && (err = decode_hot(m, slot, first)) < 0)
 		return fail(ps, err, name);
 	return 0;
 }
+
+static const bool list_special[256] = { [','] = true, ['"'] = true, ['<'] = true, ['>'] = true };
 
 /* Splits a list header's value at commas outside quoted strings and angle
  * brackets (§7.3.1), trimming each element. */
@@ -265,6 +273,9 @@ static int split_list(struct parse *ps, enum sip_hdr_id id, struct sip_pl name,
 	if (!memchr(p, ',', value.len))
 		return add_value(ps, id, name, value, line, 0);
 	for (;; p++) {
+		/* Skip the octets that cannot end or nest an element. */
+		while (p < end && !list_special[(unsigned char)*p])
+			p++;
 		if (p == end || (*p == ',' && !angle)) {
 			struct sip_pl e = sip_pl_trim(pl_span(s, p));
 
@@ -291,11 +302,10 @@ static int split_list(struct parse *ps, enum sip_hdr_id id, struct sip_pl name,
 	return 0;
 }
 
-/* One header line [p, eol) where eol is the CR of its final CRLF. */
 /* The header name before the colon. A name the table knows is a valid
- * token by construction, so only unknown names are checked octet by octet
- * (the common case skips that loop). A bare CR is the one non-token octet
- * the table compare could mistake for '-': it is refused here. */
+ * token by construction (the table compare folds letters only), so only
+ * unknown names are checked octet by octet: the common case skips that
+ * loop. */
 static int header_name(const char *p, const char *colon, struct sip_pl *name,
 		       enum sip_hdr_id *id)
 {
@@ -306,7 +316,7 @@ static int header_name(const char *p, const char *colon, struct sip_pl *name,
 	*name = pl_span(p, e);
 	*id = sip_hdr_id_from_name(*name);
 	if (*id != SIP_HDR_OTHER)
-		return memchr(p, '\r', name->len) ? SIP_ERR_HEADER : 0;
+		return 0;
 	return name->len && scan_class(p, e, CH_TOKEN) == e ? 0 : SIP_ERR_HEADER;
 }
 
@@ -443,7 +453,7 @@ int sip_msg_parse(struct sip_msg **out, struct sip_arena *a, const char *buf, si
 		err = SIP_ERR_NOMEM;
 		goto out;
 	}
-	memset(m, 0, sizeof(*m));
+	memset(m, 0, offsetof(struct sip_msg, ruri));
 	m->arena = a;
 	m->max_fwd = -1;
 	m->clen = -1;

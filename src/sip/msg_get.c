@@ -83,8 +83,8 @@ const struct sip_hdr *sip_msg_hdr_next(const struct sip_msg *m, enum sip_hdr_id 
 
 	if ((unsigned)id >= SIP_HDR_COUNT || m->first[id] == 0)
 		return NULL;
-	if (i < m->first[id] - 1)
-		i = m->first[id] - 1;
+	if (i < (size_t)m->first[id] - 1)
+		i = (size_t)m->first[id] - 1;
 	for (; i < m->nhdr; i++) {
 		if (m->hdrs[i].h.id == id) {
 			*pos = i + 1;

@@ -21,6 +21,8 @@ struct addr_slot {
 	struct sip_uri *uri;
 };
 
+#define SIP_MSG_MAX_HDRS 65535u
+
 struct sip_msg {
 	struct sip_arena *arena;
 	const char *buf;
@@ -29,12 +31,13 @@ struct sip_msg {
 	enum sip_method method;
 	int status;
 	struct sip_pl method_pl, ruri_pl, reason, start_line;
-	struct sip_uri ruri;
 
 	struct hdr_slot *hdrs;
 	size_t nhdr, cap;
-	uint32_t first[SIP_HDR_COUNT]; /* 1 + index of the first value, or 0 */
-	uint32_t num[SIP_HDR_COUNT];   /* number of values per id */
+	/* 16 bits each keeps the struct small to clear; a message holds at
+	 * most SIP_MSG_MAX_HDRS values (more is refused as too large). */
+	uint16_t first[SIP_HDR_COUNT]; /* 1 + index of the first value, or 0 */
+	uint16_t num[SIP_HDR_COUNT];   /* number of values per id */
 	size_t hdr_end;      /* offset of the CRLF of the empty line */
 	struct sip_pl body;
 
@@ -47,6 +50,10 @@ struct sip_msg {
 	int max_fwd;
 	long clen;
 	bool clen_conflict;
+
+	/* Last: the parser clears everything above it and leaves this to
+	 * sip_uri_parse(), which writes all of it (and responses never read it). */
+	struct sip_uri ruri;
 };
 
 #endif /* SIP_MSG_PRIV_H */

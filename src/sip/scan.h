@@ -27,6 +27,13 @@ static inline const char *scan_class(const char *p, const char *end, unsigned sh
  * the string never closes. A backslash escapes any one octet (quoted-pair). */
 const char *scan_quoted(const char *p, const char *end);
 
+/* The host grammars of RFC 3261 §25.1 on a whole slice: hostname (labels,
+ * top label starting with a letter), IPv4address, and the inside of an
+ * IPv6reference (without brackets). */
+bool sip_hostname_ok(struct sip_pl s);
+bool sip_ipv4_ok(struct sip_pl s);
+bool sip_ipv6_ok(struct sip_pl s);
+
 /* Scans a host (hostname, IPv4address or [IPv6reference]) at p. Returns the
  * position after it and fills *host (brackets excluded) and *type, or NULL
  * when no valid host starts at p. */

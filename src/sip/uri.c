@@ -10,8 +10,7 @@
  */
 #include <limits.h>
 
-#include "chars.h"
-#include "libsip/uri.h"
+#include "scan.h"
 
 /* Comparison looks each parameter and header of one URI up in the other (no
  * allocation, so no sorting): quadratic in their number. This bound keeps a
@@ -41,11 +40,6 @@ static unsigned char lower(unsigned char c)
 static const char *pl_end(struct sip_pl s)
 {
 	return s.len ? s.p + s.len : s.p;
-}
-
-static struct sip_pl pl_span(const char *s, const char *e)
-{
-	return sip_pl(s, (size_t)(e - s));
 }
 
 static bool is_escape(const char *p, const char *end)
@@ -245,41 +239,6 @@ static bool ipv6_parse(struct sip_pl s, uint8_t *out)
 	return true;
 }
 
-/* A domainlabel or toplabel: alphanum and '-', not starting or ending with
- * '-'. '_' is accepted inside labels (CH_HOST) because real deployments use
- * it, as the character table says. */
-static bool label_ok(const char *s, const char *e)
-{
-	if (s == e || *s == '-' || e[-1] == '-')
-		return false;
-	for (const char *p = s; p < e; p++)
-		if (*p == '.' || !ch_is((unsigned char)*p, CH_HOST))
-			return false;
-	return true;
-}
-
-/* hostname = *( domainlabel "." ) toplabel [ "." ]; the toplabel starts with
- * a letter, which is what tells "1.2.3.256" (an error) from a name. */
-static bool is_hostname(struct sip_pl s)
-{
-	const char *p = s.p, *end = pl_end(s);
-
-	if (p < end && end[-1] == '.')
-		end--;
-	if (p == end)
-		return false;
-	for (;;) {
-		const char *label = p, *dot = memchr(p, '.', (size_t)(end - p));
-
-		p = dot ? dot : end;
-		if (!label_ok(label, p))
-			return false;
-		if (p == end)
-			return ch_is((unsigned char)*label, CH_ALPHA);
-		p++;
-	}
-}
-
 /* ":" port, 1-5 digits, 1..65535. Port 0 is refused: the struct stores 0
  * for "absent", and §19.1.4 tells an absent port from any explicit one. */
 static const char *parse_port(struct sip_uri *u, const char *p, const char *end)
@@ -317,7 +276,7 @@ static const char *parse_hostport(struct sip_uri *u, const char *p, const char *
 		u->host = pl_span(s, p);
 		if (ipv4_parse(u->host, NULL))
 			u->host_type = SIP_HOST_IPV4;
-		else if (is_hostname(u->host))
+		else if (sip_hostname_ok(u->host))
 			u->host_type = SIP_HOST_DOMAIN;
 		else
 			return NULL;
@@ -496,7 +455,7 @@ static int check_tel_param(struct sip_pl name, struct sip_pl value, bool *contex
 		if (name.p[i] != '-' && !ch_is((unsigned char)name.p[i], CH_ALPHA | CH_DIGIT))
 			return SIP_ERR_URI;
 	if (sip_pl_caseeq_str(name, "phone-context")) {
-		if (!value.p || !(tel_digits(value, false) || is_hostname(value)))
+		if (!value.p || !(tel_digits(value, false) || sip_hostname_ok(value)))
 			return SIP_ERR_URI;
 		*context = true;
 	} else if (sip_pl_caseeq_str(name, "ext")) {
@@ -546,11 +505,11 @@ static const char *parse_scheme(struct sip_uri *u, const char *p, const char *en
 	if (p == end || *p != ':')
 		return NULL;
 	u->scheme_pl = pl_span(s, p);
-	if (sip_pl_caseeq_str(u->scheme_pl, "sip"))
+	if (PL_IS(u->scheme_pl, "sip"))
 		u->scheme = SIP_SCHEME_SIP;
-	else if (sip_pl_caseeq_str(u->scheme_pl, "sips"))
+	else if (PL_IS(u->scheme_pl, "sips"))
 		u->scheme = SIP_SCHEME_SIPS;
-	else if (sip_pl_caseeq_str(u->scheme_pl, "tel"))
+	else if (PL_IS(u->scheme_pl, "tel"))
 		u->scheme = SIP_SCHEME_TEL;
 	else
 		u->scheme = SIP_SCHEME_OTHER;
