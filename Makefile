@@ -7,7 +7,7 @@ SANITIZE  := build/sanitize
 MSG       ?= tests/data/rfc4475/wsinv.dat
 FUZZ_SECONDS ?= 300
 
-.PHONY: all bootstrap build sanitize test run fuzz bench clean format-check
+.PHONY: all bootstrap build sanitize test run fuzz bench clean format-check format
 
 all: build
 
@@ -27,9 +27,9 @@ build: bootstrap $(RELEASE)/CMakeCache.txt
 sanitize: bootstrap $(SANITIZE)/CMakeCache.txt
 	@cmake --build $(SANITIZE) -j $(JOBS)
 
-# Every test: unit tests in the release build, then unit tests and the fuzz
-# smoke runs in the ASan+UBSan build.
-test: build sanitize
+# Every test: the format check, unit tests in the release build, then unit
+# tests and the fuzz smoke runs in the ASan+UBSan build.
+test: format-check build sanitize
 	ctest --test-dir $(RELEASE) --output-on-failure -j $(JOBS)
 	ctest --test-dir $(SANITIZE) --output-on-failure -j $(JOBS)
 
@@ -43,8 +43,13 @@ fuzz: sanitize
 bench: build
 	$(RELEASE)/bench_parse
 
-format-check:
-	clang-format --dry-run --Werror include/libsip/*.h src/*/*.c tests/unit/*.c fuzz/*.c bench/*.c
+FORMATTED := include/libsip/*.h src/*/*.c src/*/*.h tests/unit/*.c fuzz/*.c bench/*.c
+
+format-check: bootstrap
+	@clang-format --dry-run --Werror $(FORMATTED)
+
+format:
+	clang-format -i $(FORMATTED)
 
 clean:
 	rm -rf build

@@ -73,7 +73,7 @@ static int load(struct sample *s, const char *dir, const char *name)
 /* The RFC 4475 files whose manifest class is "valid". */
 static int load_corpus(struct sample *s, int max)
 {
-	static const char *extra[] = { "invite-sdp.sip", "ok-200.sip", "register-phone.sip" };
+	static const char *extra[] = {"invite-sdp.sip", "ok-200.sip", "register-phone.sip"};
 	char line[2048], file[128], sect[32], cls[64];
 	char dir[512];
 	int n = 0;
@@ -238,8 +238,8 @@ int main(void)
 	}
 	printf("\ncorpus (%d messages both parse): libsip %.0f ns/msg %.0f MB/s, "
 	       "libosip2 %.0f ns/msg %.0f MB/s, ratio %.1fx\n",
-	       both, sum_sip / both, bytes / sum_sip * 1e3, sum_osip / both,
-	       bytes / sum_osip * 1e3, sum_osip / sum_sip);
+	       both, sum_sip / both, bytes / sum_sip * 1e3, sum_osip / both, bytes / sum_osip * 1e3,
+	       sum_osip / sum_sip);
 	for (int i = 0; i < n; i++) {
 		if (strcmp(corpus[i].name, "invite-sdp.sip") != 0)
 			continue;

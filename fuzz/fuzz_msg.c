@@ -23,12 +23,12 @@ static void must(bool ok, const char *what)
 
 static void frame_all(const uint8_t *data, size_t size)
 {
-	struct sip_framer fr = { 0 };
+	struct sip_framer fr = {0};
 	struct sip_frame f;
 	size_t off = 0;
 
-	while (off < size && sip_frame_next(&fr, (const char *)data + off, size - off, 65536,
-					    &f) == 0) {
+	while (off < size &&
+	       sip_frame_next(&fr, (const char *)data + off, size - off, 65536, &f) == 0) {
 		if (f.kind == SIP_FRAME_NEED_MORE)
 			break;
 		must(f.len > 0 && f.len <= size - off, "frame length out of bounds");

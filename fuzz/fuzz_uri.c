@@ -24,12 +24,11 @@ static int same_fields(const struct sip_uri *a, const struct sip_uri *b)
 {
 	return a->scheme == b->scheme && sip_pl_caseeq(a->scheme_pl, b->scheme_pl) &&
 	       same_pl(a->user, b->user) && same_pl(a->password, b->password) &&
-	       same_pl(a->host, b->host) && a->host_type == b->host_type &&
-	       a->port == b->port && sip_pl_eq(a->params, b->params) &&
-	       sip_pl_eq(a->headers, b->headers) && same_pl(a->opaque, b->opaque) &&
-	       same_pl(a->transport, b->transport) && same_pl(a->user_param, b->user_param) &&
-	       same_pl(a->method, b->method) && same_pl(a->ttl, b->ttl) &&
-	       same_pl(a->maddr, b->maddr) && a->lr == b->lr;
+	       same_pl(a->host, b->host) && a->host_type == b->host_type && a->port == b->port &&
+	       sip_pl_eq(a->params, b->params) && sip_pl_eq(a->headers, b->headers) &&
+	       same_pl(a->opaque, b->opaque) && same_pl(a->transport, b->transport) &&
+	       same_pl(a->user_param, b->user_param) && same_pl(a->method, b->method) &&
+	       same_pl(a->ttl, b->ttl) && same_pl(a->maddr, b->maddr) && a->lr == b->lr;
 }
 
 /* Every escaped part of a valid URI unescapes, to no more octets. */

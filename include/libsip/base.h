@@ -22,12 +22,12 @@ struct sip_pl {
 };
 
 /* Slice of a string literal (no strlen at run time). */
-#define SIP_PL(lit) ((struct sip_pl){ (lit), sizeof(lit) - 1 })
-#define SIP_PL_NULL ((struct sip_pl){ NULL, 0 })
+#define SIP_PL(lit) ((struct sip_pl){(lit), sizeof(lit) - 1})
+#define SIP_PL_NULL ((struct sip_pl){NULL, 0})
 
 static inline struct sip_pl sip_pl(const char *p, size_t len)
 {
-	struct sip_pl pl = { p, len };
+	struct sip_pl pl = {p, len};
 	return pl;
 }
 
@@ -78,36 +78,36 @@ static inline struct sip_pl sip_pl_trim(struct sip_pl pl)
  * sip_err_status() maps them to the SIP status a server should answer. */
 enum sip_err {
 	SIP_OK = 0,
-	SIP_ERR_NOMEM = -1,         /* allocation failed or arena bound hit: 500 */
-	SIP_ERR_SYNTAX = -2,        /* generic syntax error: 400 */
-	SIP_ERR_RANGE = -3,         /* number out of range: 400 */
-	SIP_ERR_TOO_BIG = -4,       /* message over the size limit: 513 */
-	SIP_ERR_START_LINE = -5,    /* malformed Request-Line / Status-Line: 400 */
-	SIP_ERR_VERSION = -6,       /* SIP version not 2.0: 505 */
-	SIP_ERR_SCHEME = -7,        /* Request-URI scheme not sip/sips/tel: 416 */
-	SIP_ERR_URI = -8,           /* malformed URI: 400 */
-	SIP_ERR_HEADER = -9,        /* malformed header line: 400 */
-	SIP_ERR_VIA = -10,          /* malformed Via: 400 */
-	SIP_ERR_ADDR = -11,         /* malformed From/To/Contact/Route...: 400 */
-	SIP_ERR_CSEQ = -12,         /* malformed CSeq: 400 */
-	SIP_ERR_CSEQ_METHOD = -13,  /* CSeq method differs from request method: 400 */
-	SIP_ERR_CLEN = -14,         /* malformed Content-Length: 400 */
-	SIP_ERR_BODY_SHORT = -15,   /* fewer body bytes than Content-Length: 400 */
-	SIP_ERR_MAX_FWD = -16,      /* malformed Max-Forwards: 400 */
-	SIP_ERR_STATUS_CODE = -17,  /* status code not 100..699: drop */
-	SIP_ERR_NO_HEADER = -18,    /* a mandatory header is missing: 400 */
-	SIP_ERR_DUP_HEADER = -19,   /* a single-valued header appears twice: 400 */
-	SIP_ERR_NOT_IMPL = -20,     /* unknown method that cannot be checked: 501 */
-	SIP_ERR_CALL_ID = -21,      /* malformed Call-ID: 400 */
-	SIP_ERR_DATE = -22,         /* malformed Date: 400 */
-	SIP_ERR_BRANCH = -23,       /* Via branch is only the magic cookie: 400 */
-	SIP_ERR_AUTH = -24,         /* malformed digest credentials/challenge: 400 */
-	SIP_ERR_NEED_MORE = -25,    /* incomplete input (stream framing) */
-	SIP_ERR_NOSPACE = -26,      /* output buffer too small */
-	SIP_ERR_NOT_FOUND = -27,    /* asked-for item is absent */
-	SIP_ERR_EXPIRES = -28,      /* malformed Expires/Min-Expires: 400 */
-	SIP_ERR_CTYPE = -29,        /* malformed Content-Type: 400 */
-	SIP_ERR_UNSUPPORTED = -30,  /* unsupported algorithm or feature */
+	SIP_ERR_NOMEM = -1,        /* allocation failed or arena bound hit: 500 */
+	SIP_ERR_SYNTAX = -2,       /* generic syntax error: 400 */
+	SIP_ERR_RANGE = -3,        /* number out of range: 400 */
+	SIP_ERR_TOO_BIG = -4,      /* message over the size limit: 513 */
+	SIP_ERR_START_LINE = -5,   /* malformed Request-Line / Status-Line: 400 */
+	SIP_ERR_VERSION = -6,      /* SIP version not 2.0: 505 */
+	SIP_ERR_SCHEME = -7,       /* Request-URI scheme not sip/sips/tel: 416 */
+	SIP_ERR_URI = -8,          /* malformed URI: 400 */
+	SIP_ERR_HEADER = -9,       /* malformed header line: 400 */
+	SIP_ERR_VIA = -10,         /* malformed Via: 400 */
+	SIP_ERR_ADDR = -11,        /* malformed From/To/Contact/Route...: 400 */
+	SIP_ERR_CSEQ = -12,        /* malformed CSeq: 400 */
+	SIP_ERR_CSEQ_METHOD = -13, /* CSeq method differs from request method: 400 */
+	SIP_ERR_CLEN = -14,        /* malformed Content-Length: 400 */
+	SIP_ERR_BODY_SHORT = -15,  /* fewer body bytes than Content-Length: 400 */
+	SIP_ERR_MAX_FWD = -16,     /* malformed Max-Forwards: 400 */
+	SIP_ERR_STATUS_CODE = -17, /* status code not 100..699: drop */
+	SIP_ERR_NO_HEADER = -18,   /* a mandatory header is missing: 400 */
+	SIP_ERR_DUP_HEADER = -19,  /* a single-valued header appears twice: 400 */
+	SIP_ERR_NOT_IMPL = -20,    /* unknown method that cannot be checked: 501 */
+	SIP_ERR_CALL_ID = -21,     /* malformed Call-ID: 400 */
+	SIP_ERR_DATE = -22,        /* malformed Date: 400 */
+	SIP_ERR_BRANCH = -23,      /* Via branch is only the magic cookie: 400 */
+	SIP_ERR_AUTH = -24,        /* malformed digest credentials/challenge: 400 */
+	SIP_ERR_NEED_MORE = -25,   /* incomplete input (stream framing) */
+	SIP_ERR_NOSPACE = -26,     /* output buffer too small */
+	SIP_ERR_NOT_FOUND = -27,   /* asked-for item is absent */
+	SIP_ERR_EXPIRES = -28,     /* malformed Expires/Min-Expires: 400 */
+	SIP_ERR_CTYPE = -29,       /* malformed Content-Type: 400 */
+	SIP_ERR_UNSUPPORTED = -30, /* unsupported algorithm or feature */
 };
 
 /* SIP status a server answers for this error (0 for SIP_OK; 400, 416, 500,

@@ -48,7 +48,7 @@ int sip_build_finish(struct sip_wbuf *w, struct sip_pl ctype, struct sip_pl body
  * above 100 and to_tag is set), Call-ID and CSeq, copied as received. The
  * caller adds more headers and calls sip_build_finish(). */
 void sip_build_response(struct sip_wbuf *w, const struct sip_msg *req, int status,
-			struct sip_pl reason, struct sip_pl to_tag);
+                        struct sip_pl reason, struct sip_pl to_tag);
 
 /* Default reason phrase of a status code (§21), "" when unknown. */
 const char *sip_status_phrase(int status);

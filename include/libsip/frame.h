@@ -32,6 +32,6 @@ struct sip_framer {
  * SIP_ERR_CLEN (Content-Length missing, malformed or repeated with
  * different values). */
 int sip_frame_next(struct sip_framer *fr, const char *buf, size_t len, size_t max_len,
-		   struct sip_frame *f);
+                   struct sip_frame *f);
 
 #endif /* LIBSIP_FRAME_H */

@@ -30,14 +30,14 @@ struct sip_via {
 	struct sip_pl version;   /* "2.0" */
 	struct sip_pl transport; /* as written */
 	enum sip_transport tp;
-	struct sip_pl host;      /* IPv6 without [ ] */
+	struct sip_pl host; /* IPv6 without [ ] */
 	enum sip_host_type host_type;
-	uint16_t port;           /* 0 when absent */
-	struct sip_pl sent_by;   /* host[:port] as written */
-	struct sip_pl params;    /* from the first ';', or empty */
+	uint16_t port;         /* 0 when absent */
+	struct sip_pl sent_by; /* host[:port] as written */
+	struct sip_pl params;  /* from the first ';', or empty */
 	struct sip_pl branch, received, maddr, ttl;
-	bool has_rport;          /* rport present (with or without value) */
-	uint16_t rport;          /* its value, 0 when empty */
+	bool has_rport; /* rport present (with or without value) */
+	uint16_t rport; /* its value, 0 when empty */
 };
 
 /* Parses one via-parm. Returns 0 or SIP_ERR_VIA (SIP_ERR_VERSION when the
@@ -53,8 +53,8 @@ struct sip_addr {
 	struct sip_pl uri;     /* the URI text, without < > */
 	struct sip_pl params;  /* header params after the URI (leading ';'), or empty */
 	struct sip_pl tag, q, expires, instance, reg_id; /* well-known params (raw) */
-	bool bracketed;        /* written as name-addr (with < >) */
-	bool star;             /* Contact: * */
+	bool bracketed;                                  /* written as name-addr (with < >) */
+	bool star;                                       /* Contact: * */
 };
 
 /* Parses one name-addr/addr-spec element. A bare addr-spec may not contain
@@ -93,7 +93,7 @@ struct sip_retry_after {
 	uint32_t seconds;
 	struct sip_pl comment; /* without parentheses, or empty */
 	struct sip_pl params;
-	uint32_t duration;     /* 0 when absent */
+	uint32_t duration; /* 0 when absent */
 };
 int sip_retry_after_parse(struct sip_retry_after *ra, struct sip_pl value);
 
@@ -108,13 +108,13 @@ int sip_date_parse(struct sip_pl value, int64_t *epoch);
  *      Authorization, Proxy-Authorization) -------------------------------- */
 
 struct sip_auth {
-	struct sip_pl scheme;     /* "Digest" or another scheme, as written */
+	struct sip_pl scheme; /* "Digest" or another scheme, as written */
 	bool is_digest;
 	/* Digest parameters, quotes removed (still containing any quoted-pair
 	 * backslashes: use sip_auth_unquote()). Unset when absent. */
 	struct sip_pl realm, nonce, opaque, algorithm, qop, domain, stale;
 	struct sip_pl username, uri, response, cnonce, nc, userhash, charset;
-	struct sip_pl params;     /* everything after the scheme, raw */
+	struct sip_pl params; /* everything after the scheme, raw */
 };
 
 /* Parses a challenge or credentials value. Unknown schemes parse with only

@@ -80,23 +80,23 @@ enum sip_hdr_id {
 	SIP_HDR_WARNING,
 	SIP_HDR_WWW_AUTHENTICATE,
 	/* extensions */
-	SIP_HDR_PATH,            /* RFC 3327 */
-	SIP_HDR_SERVICE_ROUTE,   /* RFC 3608 */
-	SIP_HDR_EVENT,           /* RFC 6665, compact o */
-	SIP_HDR_ALLOW_EVENTS,    /* RFC 6665, compact u */
-	SIP_HDR_REFER_TO,        /* RFC 3515, compact r */
-	SIP_HDR_REFERRED_BY,     /* RFC 3892, compact b */
-	SIP_HDR_SESSION_EXPIRES, /* RFC 4028, compact x */
-	SIP_HDR_MIN_SE,          /* RFC 4028 */
-	SIP_HDR_RSEQ,            /* RFC 3262 */
-	SIP_HDR_RACK,            /* RFC 3262 */
-	SIP_HDR_SUBSCRIPTION_STATE, /* RFC 6665 */
-	SIP_HDR_ACCEPT_CONTACT,  /* RFC 3841, compact a */
-	SIP_HDR_REJECT_CONTACT,  /* RFC 3841, compact j */
+	SIP_HDR_PATH,                /* RFC 3327 */
+	SIP_HDR_SERVICE_ROUTE,       /* RFC 3608 */
+	SIP_HDR_EVENT,               /* RFC 6665, compact o */
+	SIP_HDR_ALLOW_EVENTS,        /* RFC 6665, compact u */
+	SIP_HDR_REFER_TO,            /* RFC 3515, compact r */
+	SIP_HDR_REFERRED_BY,         /* RFC 3892, compact b */
+	SIP_HDR_SESSION_EXPIRES,     /* RFC 4028, compact x */
+	SIP_HDR_MIN_SE,              /* RFC 4028 */
+	SIP_HDR_RSEQ,                /* RFC 3262 */
+	SIP_HDR_RACK,                /* RFC 3262 */
+	SIP_HDR_SUBSCRIPTION_STATE,  /* RFC 6665 */
+	SIP_HDR_ACCEPT_CONTACT,      /* RFC 3841, compact a */
+	SIP_HDR_REJECT_CONTACT,      /* RFC 3841, compact j */
 	SIP_HDR_REQUEST_DISPOSITION, /* RFC 3841, compact d */
-	SIP_HDR_IDENTITY,        /* RFC 8224, compact y */
+	SIP_HDR_IDENTITY,            /* RFC 8224, compact y */
 	SIP_HDR_P_ASSERTED_IDENTITY, /* RFC 3325 */
-	SIP_HDR_REASON,          /* RFC 3326 */
+	SIP_HDR_REASON,              /* RFC 3326 */
 	SIP_HDR_COUNT
 };
 
@@ -142,8 +142,8 @@ struct sip_parse_err {
  * Max-Forwards, Content-Length) are decoded and checked at once; other
  * headers on first use. Never reads outside buf, never allocates beyond the
  * arena's limit. */
-int sip_msg_parse(struct sip_msg **out, struct sip_arena *a, const char *buf,
-		  size_t len, unsigned flags, struct sip_parse_err *perr);
+int sip_msg_parse(struct sip_msg **out, struct sip_arena *a, const char *buf, size_t len,
+                  unsigned flags, struct sip_parse_err *perr);
 
 /* Semantic checks a server makes before acting on a request (RFC 3261 §8.2,
  * §16.3): the mandatory headers are present, single-valued ones are not
@@ -154,15 +154,14 @@ int sip_msg_parse(struct sip_msg **out, struct sip_arena *a, const char *buf,
 int sip_msg_check(const struct sip_msg *m, struct sip_parse_err *perr);
 
 /* Fills perr for err (status, reason) as the parser does. */
-void sip_parse_err_set(struct sip_parse_err *perr, int err, struct sip_pl where,
-		       bool is_response);
+void sip_parse_err_set(struct sip_parse_err *perr, int err, struct sip_pl where, bool is_response);
 
 /* ---- start line -------------------------------------------------------- */
 
 bool sip_msg_is_request(const struct sip_msg *m);
 enum sip_method sip_msg_method(const struct sip_msg *m);
-struct sip_pl sip_msg_method_name(const struct sip_msg *m); /* as written */
-struct sip_pl sip_msg_ruri_pl(const struct sip_msg *m);     /* request only */
+struct sip_pl sip_msg_method_name(const struct sip_msg *m);  /* as written */
+struct sip_pl sip_msg_ruri_pl(const struct sip_msg *m);      /* request only */
 const struct sip_uri *sip_msg_ruri(const struct sip_msg *m); /* parsed R-URI */
 int sip_msg_status(const struct sip_msg *m);                 /* response only */
 struct sip_pl sip_msg_reason(const struct sip_msg *m);       /* may be empty */
@@ -182,8 +181,7 @@ size_t sip_msg_hdr_count(const struct sip_msg *m);
 const struct sip_hdr *sip_msg_hdr_at(const struct sip_msg *m, size_t i);
 /* First header value with this id after position *pos (start with *pos = 0);
  * *pos is advanced past it. NULL when there are no more. */
-const struct sip_hdr *sip_msg_hdr_next(const struct sip_msg *m,
-				       enum sip_hdr_id id, size_t *pos);
+const struct sip_hdr *sip_msg_hdr_next(const struct sip_msg *m, enum sip_hdr_id id, size_t *pos);
 /* First header value with this id, or NULL. */
 const struct sip_hdr *sip_msg_hdr(const struct sip_msg *m, enum sip_hdr_id id);
 /* First header with this name (case-insensitive, compact forms honoured). */
@@ -195,12 +193,12 @@ size_t sip_msg_hdr_index(const struct sip_msg *m, const struct sip_hdr *h);
 
 /* ---- hot fields, decoded at parse time ---------------------------------- */
 
-const struct sip_via *sip_msg_via(const struct sip_msg *m);   /* top Via, or NULL */
-const struct sip_addr *sip_msg_from(const struct sip_msg *m); /* or NULL */
-const struct sip_addr *sip_msg_to(const struct sip_msg *m);   /* or NULL */
+const struct sip_via *sip_msg_via(const struct sip_msg *m);      /* top Via, or NULL */
+const struct sip_addr *sip_msg_from(const struct sip_msg *m);    /* or NULL */
+const struct sip_addr *sip_msg_to(const struct sip_msg *m);      /* or NULL */
 const struct sip_addr *sip_msg_contact(const struct sip_msg *m); /* first, or NULL */
-const struct sip_cseq *sip_msg_cseq(const struct sip_msg *m); /* or NULL */
-struct sip_pl sip_msg_call_id(const struct sip_msg *m);       /* unset if absent */
+const struct sip_cseq *sip_msg_cseq(const struct sip_msg *m);    /* or NULL */
+struct sip_pl sip_msg_call_id(const struct sip_msg *m);          /* unset if absent */
 /* Max-Forwards value, or -1 when absent. */
 int sip_msg_max_forwards(const struct sip_msg *m);
 /* Content-Length value, or -1 when absent. */
@@ -209,15 +207,12 @@ long sip_msg_content_length(const struct sip_msg *m);
 /* ---- other headers, decoded on first use and cached in the arena -------- */
 
 /* Parses header h (of Via type) and caches the result. Returns 0 or error. */
-int sip_msg_hdr_via(const struct sip_msg *m, const struct sip_hdr *h,
-		    const struct sip_via **out);
+int sip_msg_hdr_via(const struct sip_msg *m, const struct sip_hdr *h, const struct sip_via **out);
 /* Same for name-addr headers (From, To, Contact, Route, Record-Route, Path,
  * Reply-To, Service-Route, Refer-To, ...). */
-int sip_msg_hdr_addr(const struct sip_msg *m, const struct sip_hdr *h,
-		     const struct sip_addr **out);
+int sip_msg_hdr_addr(const struct sip_msg *m, const struct sip_hdr *h, const struct sip_addr **out);
 /* Parses the URI of a parsed addr and caches it. */
-int sip_msg_addr_uri(const struct sip_msg *m, const struct sip_addr *a,
-		     const struct sip_uri **out);
+int sip_msg_addr_uri(const struct sip_msg *m, const struct sip_addr *a, const struct sip_uri **out);
 /* True when a token-list header (Require, Supported, Allow, ...) of this id
  * holds tok (case-insensitive for option tags and methods). */
 bool sip_msg_has_token(const struct sip_msg *m, enum sip_hdr_id id, const char *tok);

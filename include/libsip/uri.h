@@ -27,16 +27,16 @@ enum sip_host_type {
 
 struct sip_uri {
 	enum sip_uri_scheme scheme;
-	struct sip_pl scheme_pl;  /* as written, without ':' */
-	struct sip_pl user;       /* escaped; tel: the telephone-subscriber number */
-	struct sip_pl password;   /* escaped; unset when absent */
-	struct sip_pl host;       /* IPv6 without [ ] */
+	struct sip_pl scheme_pl; /* as written, without ':' */
+	struct sip_pl user;      /* escaped; tel: the telephone-subscriber number */
+	struct sip_pl password;  /* escaped; unset when absent */
+	struct sip_pl host;      /* IPv6 without [ ] */
 	enum sip_host_type host_type;
-	uint16_t port;            /* 0 when absent */
-	struct sip_pl params;     /* ";a=b;lr" with its leading ';', or empty */
-	struct sip_pl headers;    /* after '?', without it, or empty */
-	struct sip_pl opaque;     /* SIP_SCHEME_OTHER: everything after "scheme:" */
-	struct sip_pl raw;        /* the whole URI as parsed */
+	uint16_t port;         /* 0 when absent */
+	struct sip_pl params;  /* ";a=b;lr" with its leading ';', or empty */
+	struct sip_pl headers; /* after '?', without it, or empty */
+	struct sip_pl opaque;  /* SIP_SCHEME_OTHER: everything after "scheme:" */
+	struct sip_pl raw;     /* the whole URI as parsed */
 	/* Well-known uri-parameters, located at parse time (values escaped). */
 	struct sip_pl transport, user_param, method, ttl, maddr;
 	bool lr;

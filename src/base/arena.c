@@ -24,7 +24,7 @@ struct sip_arena {
 	struct block *head; /* current block (newest) */
 	struct block *first;
 	size_t limit;
-	size_t used;        /* bytes handed out */
+	size_t used; /* bytes handed out */
 	unsigned fail_after;
 	unsigned nalloc;
 };

@@ -12,6 +12,7 @@ struct err_info {
 };
 
 /* Indexed by -err. */
+/* clang-format off */
 static const struct err_info err_table[] = {
 	[0] = { 0, "OK", "SIP_OK" },
 	[-SIP_ERR_NOMEM] = { 500, "Server Internal Error (Out Of Memory)", "SIP_ERR_NOMEM" },
@@ -45,15 +46,16 @@ static const struct err_info err_table[] = {
 	[-SIP_ERR_CTYPE] = { 400, "Bad Request (Malformed Content-Type)", "SIP_ERR_CTYPE" },
 	[-SIP_ERR_UNSUPPORTED] = { 500, "Server Internal Error (Unsupported)", "SIP_ERR_UNSUPPORTED" },
 };
+/* clang-format on */
 
 static const struct err_info *lookup(int err)
 {
-	static const struct err_info unknown = { 500, "Server Internal Error", "SIP_ERR_?" };
+	static const struct err_info unknown = {500, "Server Internal Error", "SIP_ERR_?"};
 	size_t i;
 
 	if (err > 0)
 		return &unknown;
-	i = (size_t)-(long)err;
+	i = (size_t) - (long)err;
 	if (i >= sizeof(err_table) / sizeof(err_table[0]) || !err_table[i].name)
 		return &unknown;
 	return &err_table[i];

@@ -106,7 +106,7 @@ static void copy_all(struct sip_wbuf *w, const struct sip_msg *req, enum sip_hdr
 }
 
 void sip_build_response(struct sip_wbuf *w, const struct sip_msg *req, int status,
-			struct sip_pl reason, struct sip_pl to_tag)
+                        struct sip_pl reason, struct sip_pl to_tag)
 {
 	const struct sip_hdr *to = sip_msg_hdr(req, SIP_HDR_TO);
 	const struct sip_addr *ta = sip_msg_to(req);

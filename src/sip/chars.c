@@ -4,12 +4,15 @@
  */
 #include "chars.h"
 
+/* clang-format off */
 #define A (CH_TOKEN | CH_PARAM | CH_ALPHA | CH_USER | CH_PASS | CH_HOST | CH_WORD | CH_HNV | CH_URIC)
 #define AH (A | CH_HEX)
 #define D (CH_TOKEN | CH_PARAM | CH_DIGIT | CH_HEX | CH_USER | CH_PASS | CH_HOST | CH_WORD | CH_HNV | CH_URIC)
 /* mark = - _ . ! ~ * ' ( ) : unreserved, allowed in user, password, hnv. */
 #define MARK (CH_USER | CH_PASS | CH_HNV | CH_URIC | CH_PARAM | CH_WORD)
+/* clang-format on */
 
+/* clang-format off */
 const unsigned short sip_chars[256] = {
 	[' '] = CH_LWS, ['\t'] = CH_LWS, ['\r'] = CH_LWS, ['\n'] = CH_LWS,
 	['0'] = D, ['1'] = D, ['2'] = D, ['3'] = D, ['4'] = D,
@@ -52,3 +55,4 @@ const unsigned short sip_chars[256] = {
 	['{'] = CH_WORD,
 	['}'] = CH_WORD,
 };
+/* clang-format on */

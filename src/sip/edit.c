@@ -13,12 +13,12 @@
 #define EDITS_MAX 1024
 
 struct edit {
-	size_t off;        /* offset in the raw message */
-	size_t del;        /* bytes deleted from off */
-	struct sip_pl ins; /* text inserted at off */
+	size_t off;               /* offset in the raw message */
+	size_t del;               /* bytes deleted from off */
+	struct sip_pl ins;        /* text inserted at off */
 	struct sip_pl ins2, ins3; /* more pieces of the same insertion */
-	unsigned seq;      /* order of equal offsets */
-	size_t hdr;        /* removal of one value of a list line: its index */
+	unsigned seq;             /* order of equal offsets */
+	size_t hdr;               /* removal of one value of a list line: its index */
 };
 
 #define NOT_ELEM ((size_t)-1)
@@ -26,7 +26,7 @@ struct edit {
 
 struct sip_edit {
 	const struct sip_msg *m;
-	struct edit *e;    /* inline_e, or a larger copy in the arena */
+	struct edit *e; /* inline_e, or a larger copy in the arena */
 	unsigned n, cap;
 	bool body_set;
 	struct sip_pl body;
@@ -69,7 +69,7 @@ static int grow(struct sip_edit *e)
 }
 
 static int add(struct sip_edit *e, size_t off, size_t del, struct sip_pl a, struct sip_pl b,
-	       struct sip_pl c)
+               struct sip_pl c)
 {
 	struct edit *x;
 
@@ -136,7 +136,7 @@ int sip_edit_hdr_remove(struct sip_edit *e, const struct sip_hdr *h)
 		return SIP_ERR_NOT_FOUND;
 	if (h->nelem <= 1)
 		return add(e, off_of(e, h->line.p), h->line.len, SIP_PL_NULL, SIP_PL_NULL,
-			   SIP_PL_NULL);
+		           SIP_PL_NULL);
 	/* One value of several on a line: which bytes go depends on which
 	 * other values of the line go too, so the span is settled at print
 	 * time (expand_removals). */
@@ -171,8 +171,7 @@ int sip_edit_ruri(struct sip_edit *e, struct sip_pl uri)
 		return SIP_ERR_NOT_FOUND;
 	if (sip_arena_dup(e->m->arena, uri, &v) < 0)
 		return SIP_ERR_NOMEM;
-	return add(e, off_of(e, e->m->ruri_pl.p), e->m->ruri_pl.len, v, SIP_PL_NULL,
-		   SIP_PL_NULL);
+	return add(e, off_of(e, e->m->ruri_pl.p), e->m->ruri_pl.len, v, SIP_PL_NULL, SIP_PL_NULL);
 }
 
 int sip_edit_max_forwards(struct sip_edit *e)
@@ -196,7 +195,7 @@ int sip_edit_max_forwards(struct sip_edit *e)
 		p[len++] = (char)('0' + n / 10 % 10);
 	p[len++] = (char)('0' + n % 10);
 	return add(e, off_of(e, h->value.p), h->value.len, sip_pl(p, len), SIP_PL_NULL,
-		   SIP_PL_NULL);
+	           SIP_PL_NULL);
 }
 
 int sip_edit_hdr_add(struct sip_edit *e, struct sip_pl name, struct sip_pl value)
@@ -231,14 +230,14 @@ static int fix_content_length(struct sip_edit *e, char *num, size_t numlen)
 	while ((h = sip_msg_hdr_next(e->m, SIP_HDR_CONTENT_LENGTH, &pos)) && !err) {
 		if (first)
 			err = add(e, off_of(e, h->value.p), h->value.len, sip_pl(num, numlen),
-				  SIP_PL_NULL, SIP_PL_NULL);
+			          SIP_PL_NULL, SIP_PL_NULL);
 		else
 			err = sip_edit_hdr_remove(e, h);
 		first = false;
 	}
 	if (first && !err)
 		err = add(e, e->m->hdr_end, 0, SIP_PL("Content-Length: "), sip_pl(num, numlen),
-			  SIP_PL("\r\n"));
+		          SIP_PL("\r\n"));
 	return err;
 }
 
@@ -272,7 +271,7 @@ static void sort_edits(struct edit *x, unsigned n)
  * twice gives the same bytes); room is left for the Content-Length fix,
  * one edit per Content-Length header plus one. */
 static int work_copy(const struct sip_edit *ec, struct sip_edit *e, struct edit *stack,
-		     unsigned stack_cap)
+                     unsigned stack_cap)
 {
 	unsigned need = ec->n + (unsigned)ec->m->num[SIP_HDR_CONTENT_LENGTH] + 1;
 
@@ -330,7 +329,8 @@ static void expand_line(struct sip_edit *e, size_t first, unsigned nelem)
 			x->off = off_of(e, m->hdrs[first + a].h.value.p);
 			x->del = off_of(e, m->hdrs[first + b + 1].h.value.p) - x->off;
 		} else {
-			const struct sip_hdr *hp = &m->hdrs[first + a - 1].h, *hb = &m->hdrs[first + b].h;
+			const struct sip_hdr *hp = &m->hdrs[first + a - 1].h,
+			                     *hb = &m->hdrs[first + b].h;
 			x->off = off_of(e, hp->value.p + hp->value.len);
 			x->del = off_of(e, hb->value.p + hb->value.len) - x->off;
 		}

@@ -90,7 +90,7 @@ static int keepalive(const char *buf, size_t len, struct sip_frame *f)
 }
 
 int sip_frame_next(struct sip_framer *fr, const char *buf, size_t len, size_t max_len,
-		   struct sip_frame *f)
+                   struct sip_frame *f)
 {
 	size_t hdr;
 	long clen;

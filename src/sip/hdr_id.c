@@ -12,6 +12,7 @@ struct name_ent {
 	unsigned char id;
 };
 
+/* clang-format off */
 #define E(n, i) { n, sizeof(n) - 1, i }
 
 static const struct name_ent names_a[] = {
@@ -121,7 +122,10 @@ static const struct name_ent names_w[] = {
 	{ NULL, 0, 0 },
 };
 
+/* clang-format on */
+
 /* Compact forms (RFC 3261 §7.3.3 and the extension RFCs), by letter. */
+/* clang-format off */
 static const unsigned char compact[26] = {
 	['a' - 'a'] = SIP_HDR_ACCEPT_CONTACT, ['b' - 'a'] = SIP_HDR_REFERRED_BY,
 	['c' - 'a'] = SIP_HDR_CONTENT_TYPE,   ['d' - 'a'] = SIP_HDR_REQUEST_DISPOSITION,
@@ -134,7 +138,9 @@ static const unsigned char compact[26] = {
 	['v' - 'a'] = SIP_HDR_VIA,	      ['x' - 'a'] = SIP_HDR_SESSION_EXPIRES,
 	['y' - 'a'] = SIP_HDR_IDENTITY,
 };
+/* clang-format on */
 
+/* clang-format off */
 static const struct name_ent *const by_letter[26] = {
 	['a' - 'a'] = names_a, ['c' - 'a'] = names_c, ['d' - 'a'] = names_d,
 	['e' - 'a'] = names_e, ['f' - 'a'] = names_f, ['i' - 'a'] = names_i,
@@ -142,6 +148,7 @@ static const struct name_ent *const by_letter[26] = {
 	['r' - 'a'] = names_r, ['s' - 'a'] = names_s, ['t' - 'a'] = names_t,
 	['u' - 'a'] = names_u, ['v' - 'a'] = names_v, ['w' - 'a'] = names_w,
 };
+/* clang-format on */
 
 /* Case-insensitive compare against a lower-case table name made of
  * letters and '-'. Only letter positions are folded: bit 0x40 marks a
@@ -209,6 +216,7 @@ enum sip_hdr_id sip_hdr_id_from_name(struct sip_pl name)
 }
 
 /* Which ids the grammar lets carry a comma-separated list (§7.3.1). */
+/* clang-format off */
 static const bool list_ids[SIP_HDR_COUNT] = {
 	[SIP_HDR_ACCEPT] = true,	   [SIP_HDR_ACCEPT_ENCODING] = true,
 	[SIP_HDR_ACCEPT_LANGUAGE] = true,  [SIP_HDR_ALERT_INFO] = true,
@@ -225,6 +233,7 @@ static const bool list_ids[SIP_HDR_COUNT] = {
 	[SIP_HDR_REQUEST_DISPOSITION] = true, [SIP_HDR_P_ASSERTED_IDENTITY] = true,
 	[SIP_HDR_REASON] = true,
 };
+/* clang-format on */
 
 bool sip_hdr_is_list(enum sip_hdr_id id)
 {
@@ -232,6 +241,7 @@ bool sip_hdr_is_list(enum sip_hdr_id id)
 }
 
 /* Canonical spellings, as RFC 3261 §20 writes them. */
+/* clang-format off */
 static const char *const canonical[SIP_HDR_COUNT] = {
 	[SIP_HDR_ACCEPT] = "Accept", [SIP_HDR_ACCEPT_ENCODING] = "Accept-Encoding",
 	[SIP_HDR_ACCEPT_LANGUAGE] = "Accept-Language", [SIP_HDR_ALERT_INFO] = "Alert-Info",
@@ -270,12 +280,14 @@ static const char *const canonical[SIP_HDR_COUNT] = {
 	[SIP_HDR_P_ASSERTED_IDENTITY] = "P-Asserted-Identity",
 	[SIP_HDR_REASON] = "Reason",
 };
+/* clang-format on */
 
 const char *sip_hdr_name(enum sip_hdr_id id)
 {
 	return (unsigned)id < SIP_HDR_COUNT ? canonical[id] : NULL;
 }
 
+/* clang-format off */
 static const char *const methods[] = {
 	[SIP_METHOD_OTHER] = "",	  [SIP_METHOD_INVITE] = "INVITE",
 	[SIP_METHOD_ACK] = "ACK",	  [SIP_METHOD_BYE] = "BYE",
@@ -286,8 +298,10 @@ static const char *const methods[] = {
 	[SIP_METHOD_REFER] = "REFER",	  [SIP_METHOD_MESSAGE] = "MESSAGE",
 	[SIP_METHOD_UPDATE] = "UPDATE",
 };
+/* clang-format on */
 
 /* Methods by name length, so a lookup compares one to four candidates. */
+/* clang-format off */
 static const unsigned char methods_by_len[10][5] = {
 	[3] = { SIP_METHOD_ACK, SIP_METHOD_BYE },
 	[4] = { SIP_METHOD_INFO },
@@ -297,6 +311,7 @@ static const unsigned char methods_by_len[10][5] = {
 	[8] = { SIP_METHOD_REGISTER },
 	[9] = { SIP_METHOD_SUBSCRIBE },
 };
+/* clang-format on */
 
 enum sip_method sip_method_from_name(struct sip_pl name)
 {
@@ -305,7 +320,7 @@ enum sip_method sip_method_from_name(struct sip_pl name)
 		return SIP_METHOD_OTHER;
 	for (const unsigned char *c = methods_by_len[name.len]; *c; c++)
 		if (memcmp(methods[*c], name.p, name.len) == 0)
-			return (enum sip_method)*c;
+			return (enum sip_method) * c;
 	return SIP_METHOD_OTHER;
 }
 

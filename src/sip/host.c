@@ -116,8 +116,7 @@ bool sip_ipv6_ok(struct sip_pl s)
 	return gap ? groups <= 7 : groups == 8;
 }
 
-const char *scan_host(const char *p, const char *end, struct sip_pl *host,
-		      enum sip_host_type *type)
+const char *scan_host(const char *p, const char *end, struct sip_pl *host, enum sip_host_type *type)
 {
 	const char *s = p;
 

@@ -194,14 +194,10 @@ static int decode_hot(struct sip_msg *m, struct hdr_slot *slot, bool first)
 	uint32_t n;
 
 	switch (slot->h.id) {
-	case SIP_HDR_VIA:
-		return decode_via(m, slot);
-	case SIP_HDR_CONTACT:
-		return decode_addr(m, slot, first ? &m->contact : NULL);
-	case SIP_HDR_FROM:
-		return first ? decode_addr(m, slot, &m->from) : 0;
-	case SIP_HDR_TO:
-		return first ? decode_addr(m, slot, &m->to) : 0;
+	case SIP_HDR_VIA: return decode_via(m, slot);
+	case SIP_HDR_CONTACT: return decode_addr(m, slot, first ? &m->contact : NULL);
+	case SIP_HDR_FROM: return first ? decode_addr(m, slot, &m->from) : 0;
+	case SIP_HDR_TO: return first ? decode_addr(m, slot, &m->to) : 0;
 	case SIP_HDR_CSEQ:
 		if (!first)
 			return 0;
@@ -219,16 +215,14 @@ static int decode_hot(struct sip_msg *m, struct hdr_slot *slot, bool first)
 			return SIP_ERR_MAX_FWD;
 		m->max_fwd = (int)n;
 		return 0;
-	case SIP_HDR_CONTENT_LENGTH:
-		return decode_clen(m, v);
-	default:
-		return 0;
+	case SIP_HDR_CONTENT_LENGTH: return decode_clen(m, v);
+	default: return 0;
 	}
 }
 
 /* Adds one element of a header line and decodes it if it is hot. */
-static int add_value(struct parse *ps, enum sip_hdr_id id, struct sip_pl name,
-		     struct sip_pl value, struct sip_pl line, unsigned elem)
+static int add_value(struct parse *ps, enum sip_hdr_id id, struct sip_pl name, struct sip_pl value,
+                     struct sip_pl line, unsigned elem)
 {
 	struct sip_msg *m = ps->m;
 	struct hdr_slot *slot;
@@ -256,12 +250,12 @@ static int add_value(struct parse *ps, enum sip_hdr_id id, struct sip_pl name,
 	return 0;
 }
 
-static const bool list_special[256] = { [','] = true, ['"'] = true, ['<'] = true, ['>'] = true };
+static const bool list_special[256] = {[','] = true, ['"'] = true, ['<'] = true, ['>'] = true};
 
 /* Splits a list header's value at commas outside quoted strings and angle
  * brackets (§7.3.1), trimming each element. */
-static int split_list(struct parse *ps, enum sip_hdr_id id, struct sip_pl name,
-		      struct sip_pl value, struct sip_pl line)
+static int split_list(struct parse *ps, enum sip_hdr_id id, struct sip_pl name, struct sip_pl value,
+                      struct sip_pl line)
 {
 	const char *p = value.p, *end = value.p + value.len, *s = p;
 	size_t before = ps->m->nhdr;
@@ -306,8 +300,7 @@ static int split_list(struct parse *ps, enum sip_hdr_id id, struct sip_pl name,
  * token by construction (the table compare folds letters only), so only
  * unknown names are checked octet by octet: the common case skips that
  * loop. */
-static int header_name(const char *p, const char *colon, struct sip_pl *name,
-		       enum sip_hdr_id *id)
+static int header_name(const char *p, const char *colon, struct sip_pl *name, enum sip_hdr_id *id)
 {
 	const char *e = colon;
 
@@ -404,7 +397,7 @@ static int check_cseq_method(struct parse *ps)
 	/* An unknown method we could not act on anyway is 501 (RFC 4475
 	 * mismatch02); a known one with the wrong CSeq is a plain 400. */
 	return fail(ps, m->method == SIP_METHOD_OTHER ? SIP_ERR_NOT_IMPL : SIP_ERR_CSEQ_METHOD,
-		    m->cseq.method);
+	            m->cseq.method);
 }
 
 static int parse_all(struct parse *ps, const char *buf, size_t len)
@@ -432,8 +425,7 @@ static int parse_all(struct parse *ps, const char *buf, size_t len)
 	return check_cseq_method(ps);
 }
 
-void sip_parse_err_set(struct sip_parse_err *perr, int err, struct sip_pl where,
-		       bool is_response)
+void sip_parse_err_set(struct sip_parse_err *perr, int err, struct sip_pl where, bool is_response)
 {
 	perr->err = err;
 	perr->is_response = is_response;
@@ -443,9 +435,9 @@ void sip_parse_err_set(struct sip_parse_err *perr, int err, struct sip_pl where,
 }
 
 int sip_msg_parse(struct sip_msg **out, struct sip_arena *a, const char *buf, size_t len,
-		  unsigned flags, struct sip_parse_err *perr)
+                  unsigned flags, struct sip_parse_err *perr)
 {
-	struct parse ps = { .flags = flags, .where = SIP_PL_NULL };
+	struct parse ps = {.flags = flags, .where = SIP_PL_NULL};
 	struct sip_msg *m = sip_arena_alloc(a, sizeof(*m));
 	int err;
 

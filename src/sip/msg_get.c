@@ -76,8 +76,7 @@ const struct sip_hdr *sip_msg_hdr_at(const struct sip_msg *m, size_t i)
 	return i < m->nhdr ? &m->hdrs[i].h : NULL;
 }
 
-const struct sip_hdr *sip_msg_hdr_next(const struct sip_msg *m, enum sip_hdr_id id,
-				       size_t *pos)
+const struct sip_hdr *sip_msg_hdr_next(const struct sip_msg *m, enum sip_hdr_id id, size_t *pos)
 {
 	size_t i = *pos;
 
@@ -173,8 +172,7 @@ static struct hdr_slot *slot_of(const struct sip_msg *m, const struct sip_hdr *h
 	return i < m->nhdr ? (struct hdr_slot *)&m->hdrs[i] : NULL;
 }
 
-int sip_msg_hdr_via(const struct sip_msg *m, const struct sip_hdr *h,
-		    const struct sip_via **out)
+int sip_msg_hdr_via(const struct sip_msg *m, const struct sip_hdr *h, const struct sip_via **out)
 {
 	struct hdr_slot *slot = slot_of(m, h);
 	struct sip_via *v;
@@ -193,8 +191,7 @@ int sip_msg_hdr_via(const struct sip_msg *m, const struct sip_hdr *h,
 	return 0;
 }
 
-int sip_msg_hdr_addr(const struct sip_msg *m, const struct sip_hdr *h,
-		     const struct sip_addr **out)
+int sip_msg_hdr_addr(const struct sip_msg *m, const struct sip_hdr *h, const struct sip_addr **out)
 {
 	struct hdr_slot *slot = slot_of(m, h);
 	struct addr_slot *a;
@@ -214,7 +211,7 @@ int sip_msg_hdr_addr(const struct sip_msg *m, const struct sip_hdr *h,
 }
 
 int sip_msg_addr_uri(const struct sip_msg *m, const struct sip_addr *addr,
-		     const struct sip_uri **out)
+                     const struct sip_uri **out)
 {
 	/* Every sip_addr this module hands out is the head of an addr_slot. */
 	struct addr_slot *a = (struct addr_slot *)(void *)addr;
@@ -248,15 +245,15 @@ bool sip_msg_has_token(const struct sip_msg *m, enum sip_hdr_id id, const char *
 /* ---- semantic checks ------------------------------------------------- */
 
 static const enum sip_hdr_id mandatory[] = {
-	SIP_HDR_TO, SIP_HDR_FROM, SIP_HDR_CSEQ, SIP_HDR_CALL_ID, SIP_HDR_VIA,
+        SIP_HDR_TO, SIP_HDR_FROM, SIP_HDR_CSEQ, SIP_HDR_CALL_ID, SIP_HDR_VIA,
 };
 static const enum sip_hdr_id single[] = {
-	SIP_HDR_TO, SIP_HDR_FROM, SIP_HDR_CSEQ, SIP_HDR_CALL_ID, SIP_HDR_MAX_FORWARDS,
-	SIP_HDR_CONTENT_LENGTH,
+        SIP_HDR_TO,      SIP_HDR_FROM,         SIP_HDR_CSEQ,
+        SIP_HDR_CALL_ID, SIP_HDR_MAX_FORWARDS, SIP_HDR_CONTENT_LENGTH,
 };
 
 static int check_fail(struct sip_parse_err *perr, const struct sip_msg *m, int err,
-		      struct sip_pl where)
+                      struct sip_pl where)
 {
 	if (perr)
 		sip_parse_err_set(perr, err, where, !m->request);
@@ -283,13 +280,13 @@ int sip_msg_check(const struct sip_msg *m, struct sip_parse_err *perr)
 	for (size_t i = 0; i < sizeof(mandatory) / sizeof(mandatory[0]); i++)
 		if (m->num[mandatory[i]] == 0)
 			return check_fail(perr, m, SIP_ERR_NO_HEADER,
-					  sip_pl_cstr(sip_hdr_name(mandatory[i])));
+			                  sip_pl_cstr(sip_hdr_name(mandatory[i])));
 	for (size_t i = 0; i < sizeof(single) / sizeof(single[0]); i++) {
 		enum sip_hdr_id id = single[i];
 		/* Repeating an identical Content-Length is harmless. */
 		if (m->num[id] > 1 && (id != SIP_HDR_CONTENT_LENGTH || m->clen_conflict))
 			return check_fail(perr, m, SIP_ERR_DUP_HEADER,
-					  sip_pl_cstr(sip_hdr_name(id)));
+			                  sip_pl_cstr(sip_hdr_name(id)));
 	}
 	if (check_addr_uri(m, sip_msg_from(m)) < 0)
 		return check_fail(perr, m, SIP_ERR_ADDR, SIP_PL("From"));

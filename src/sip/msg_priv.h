@@ -26,7 +26,7 @@ struct addr_slot {
 struct sip_msg {
 	struct sip_arena *arena;
 	const char *buf;
-	size_t len;          /* start line to end of body */
+	size_t len; /* start line to end of body */
 	bool request;
 	enum sip_method method;
 	int status;
@@ -38,7 +38,7 @@ struct sip_msg {
 	 * most SIP_MSG_MAX_HDRS values (more is refused as too large). */
 	uint16_t first[SIP_HDR_COUNT]; /* 1 + index of the first value, or 0 */
 	uint16_t num[SIP_HDR_COUNT];   /* number of values per id */
-	size_t hdr_end;      /* offset of the CRLF of the empty line */
+	size_t hdr_end;                /* offset of the CRLF of the empty line */
 	struct sip_pl body;
 
 	/* hot headers */

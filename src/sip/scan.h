@@ -38,7 +38,7 @@ bool sip_ipv6_ok(struct sip_pl s);
  * position after it and fills *host (brackets excluded) and *type, or NULL
  * when no valid host starts at p. */
 const char *scan_host(const char *p, const char *end, struct sip_pl *host,
-		      enum sip_host_type *type);
+                      enum sip_host_type *type);
 
 /* Scans ":port" if present at p (1-5 digits, at most 65535). Returns the
  * position after it (p itself when there is no ':'), NULL when malformed. */

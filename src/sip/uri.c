@@ -58,7 +58,7 @@ static unsigned char next_octet(const char **p, const char *end)
 	if (is_escape(s, end)) {
 		*p = s + 3;
 		return (unsigned char)(hexval((unsigned char)s[1]) << 4 |
-				       hexval((unsigned char)s[2]));
+		                       hexval((unsigned char)s[2]));
 	}
 	*p = s + 1;
 	return (unsigned char)*s;
@@ -67,8 +67,7 @@ static unsigned char next_octet(const char **p, const char *end)
 /* Scans octets of class cls, of the string also, and %HH escapes. Returns
  * where the run stops, or NULL at a '%' that starts no escape: a bad escape
  * is an error in every part of a URI. */
-static const char *scan_esc(const char *p, const char *end, unsigned short cls,
-			    const char *also)
+static const char *scan_esc(const char *p, const char *end, unsigned short cls, const char *also)
 {
 	while (p < end) {
 		unsigned char c = (unsigned char)*p;
@@ -500,7 +499,7 @@ static const char *parse_scheme(struct sip_uri *u, const char *p, const char *en
 	if (p == end || !ch_is((unsigned char)*p, CH_ALPHA))
 		return NULL;
 	while (p < end && (ch_is((unsigned char)*p, CH_ALPHA | CH_DIGIT) || *p == '+' ||
-			   *p == '-' || *p == '.'))
+	                   *p == '-' || *p == '.'))
 		p++;
 	if (p == end || *p != ':')
 		return NULL;
@@ -607,7 +606,9 @@ static void put_port(struct out *o, uint16_t port)
 static void put_scheme(struct out *o, const struct sip_uri *u)
 {
 	static const char *const names[] = {
-		[SIP_SCHEME_SIP] = "sip", [SIP_SCHEME_SIPS] = "sips", [SIP_SCHEME_TEL] = "tel",
+	        [SIP_SCHEME_SIP] = "sip",
+	        [SIP_SCHEME_SIPS] = "sips",
+	        [SIP_SCHEME_TEL] = "tel",
 	};
 
 	if (u->scheme != SIP_SCHEME_OTHER) {
@@ -652,7 +653,7 @@ static void put_sip(struct out *o, const struct sip_uri *u)
  * SIP_ERR_NOSPACE the first cap octets may have been written. */
 int sip_uri_print(const struct sip_uri *uri, char *buf, size_t cap)
 {
-	struct out o = { buf, cap, 0, false };
+	struct out o = {buf, cap, 0, false};
 
 	put_scheme(&o, uri);
 	if (uri->scheme == SIP_SCHEME_SIP || uri->scheme == SIP_SCHEME_SIPS) {
@@ -696,8 +697,8 @@ static bool value_eq(struct sip_pl name, struct sip_pl a, struct sip_pl b, bool 
 {
 	if (sip_pl_isset(a) != sip_pl_isset(b))
 		return false;
-	if (tel && (name_is(name, "ext") ||
-		    (name_is(name, "phone-context") && a.len && a.p[0] == '+')))
+	if (tel &&
+	    (name_is(name, "ext") || (name_is(name, "phone-context") && a.len && a.p[0] == '+')))
 		return tel_number_eq(a, b);
 	return sip_escaped_eq(a, b, true);
 }
@@ -811,8 +812,8 @@ static bool sip_eq(const struct sip_uri *a, const struct sip_uri *b)
 	if (!host_eq(a, b) || a->port != b->port)
 		return false;
 	return params_cover(a->params, b->params, false) &&
-	       params_cover(b->params, a->params, false) &&
-	       headers_cover(a->headers, b->headers) && headers_cover(b->headers, a->headers);
+	       params_cover(b->params, a->params, false) && headers_cover(a->headers, b->headers) &&
+	       headers_cover(b->headers, a->headers);
 }
 
 /* Other schemes compare octet by octet, the scheme ignoring case. */
@@ -822,8 +823,7 @@ bool sip_uri_eq(const struct sip_uri *a, const struct sip_uri *b)
 		return false;
 	switch (a->scheme) {
 	case SIP_SCHEME_SIP:
-	case SIP_SCHEME_SIPS:
-		return sip_eq(a, b);
+	case SIP_SCHEME_SIPS: return sip_eq(a, b);
 	case SIP_SCHEME_TEL:
 		return tel_number_eq(a->user, b->user) &&
 		       params_cover(a->params, b->params, true) &&

@@ -10,9 +10,9 @@ static const struct {
 	const char *name;
 	enum sip_transport tp;
 } transports[] = {
-	{ "UDP", SIP_TP_UDP },	 { "TCP", SIP_TP_TCP }, { "TLS", SIP_TP_TLS },
-	{ "SCTP", SIP_TP_SCTP }, { "TLS-SCTP", SIP_TP_TLS_SCTP },
-	{ "WS", SIP_TP_WS },	 { "WSS", SIP_TP_WSS },
+        {"UDP", SIP_TP_UDP},   {"TCP", SIP_TP_TCP},           {"TLS", SIP_TP_TLS},
+        {"SCTP", SIP_TP_SCTP}, {"TLS-SCTP", SIP_TP_TLS_SCTP}, {"WS", SIP_TP_WS},
+        {"WSS", SIP_TP_WSS},
 };
 
 static enum sip_transport transport_id(struct sip_pl t)
@@ -24,8 +24,7 @@ static enum sip_transport transport_id(struct sip_pl t)
 }
 
 /* One token of sent-protocol followed by SLASH (SWS "/" SWS) when want_slash. */
-static const char *proto_part(const char *p, const char *end, struct sip_pl *out,
-			      bool want_slash)
+static const char *proto_part(const char *p, const char *end, struct sip_pl *out, bool want_slash)
 {
 	const char *s = p;
 
@@ -109,8 +108,8 @@ int sip_via_parse(struct sip_via *via, struct sip_pl value)
 		if (!(p = proto_part(p + 8, end, &via->transport, false)))
 			return SIP_ERR_VIA;
 	} else if (!(p = proto_part(p, end, &via->proto, true)) ||
-	    !(p = proto_part(p, end, &via->version, true)) ||
-	    !(p = proto_part(p, end, &via->transport, false)))
+	           !(p = proto_part(p, end, &via->version, true)) ||
+	           !(p = proto_part(p, end, &via->transport, false)))
 		return SIP_ERR_VIA;
 	else if (!PL_IS(via->proto, "SIP"))
 		return SIP_ERR_VIA;

@@ -80,8 +80,8 @@ static struct sip_msg *parse_ok(struct fx *fx, const char *s, unsigned flags)
 
 	if (rc != 0)
 		fail_msg("sip_msg_parse = %s (%s) at \"%.*s\"", sip_err_name(rc),
-			 fx->perr.reason ? fx->perr.reason : "", (int)fx->perr.where.len,
-			 fx->perr.where.p ? fx->perr.where.p : "");
+		         fx->perr.reason ? fx->perr.reason : "", (int)fx->perr.where.len,
+		         fx->perr.where.p ? fx->perr.where.p : "");
 	assert_non_null(fx->m);
 	return fx->m;
 }
@@ -93,7 +93,7 @@ static void expect_err(struct fx *fx, const char *s, unsigned flags, int err, in
 
 	if (rc != err)
 		fail_msg("sip_msg_parse = %s, expected %s for:\n%s", sip_err_name(rc),
-			 sip_err_name(err), s);
+		         sip_err_name(err), s);
 	assert_null(fx->m);
 	assert_int_equal(fx->perr.err, err);
 	assert_int_equal(fx->perr.status, status);
@@ -106,7 +106,7 @@ static void expect_pl(struct sip_pl got, const char *want, size_t n, const char 
 	if (got.len == n && (n == 0 || (got.p && memcmp(got.p, want, n) == 0)))
 		return;
 	print_error("slice \"%.*s\" (%zu octets) != \"%.*s\" (%zu octets)\n", (int)got.len,
-		    got.p ? got.p : "", got.len, (int)n, want, n);
+	            got.p ? got.p : "", got.len, (int)n, want, n);
 	_fail(file, line);
 }
 
@@ -137,54 +137,54 @@ static const struct sip_uri *addr_uri(const struct sip_msg *m, const struct sip_
 }
 
 /* The mandatory headers of a request, ready to follow a Request-Line. */
-#define BASE_HDRS                                                                            \
-	"Via: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bK776asdhds\r\n"                \
-	"Max-Forwards: 70\r\n"                                                                 \
-	"To: Bob <sip:bob@biloxi.example.com>\r\n"                                             \
-	"From: Alice <sip:alice@atlanta.example.com>;tag=1928301774\r\n"                       \
+#define BASE_HDRS                                                                                  \
+	"Via: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bK776asdhds\r\n"                    \
+	"Max-Forwards: 70\r\n"                                                                     \
+	"To: Bob <sip:bob@biloxi.example.com>\r\n"                                                 \
+	"From: Alice <sip:alice@atlanta.example.com>;tag=1928301774\r\n"                           \
 	"Call-ID: a84b4c76e66710@pc33.atlanta.example.com\r\n"
 
-#define OPTIONS_HEAD                                                                         \
+#define OPTIONS_HEAD                                                                               \
 	"OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n" BASE_HDRS "CSeq: 1 OPTIONS\r\n"
 
 /* An OPTIONS request with extra header lines and no body. */
 #define OPTIONS_WITH(extra) OPTIONS_HEAD extra "Content-Length: 0\r\n\r\n"
 
 static const char sdp[] = "v=0\r\n"
-			  "o=alice 2890844526 2890844526 IN IP4 pc33.atlanta.example.com\r\n"
-			  "s=-\r\n"
-			  "c=IN IP4 192.0.2.101\r\n"
-			  "t=0 0\r\n"
-			  "m=audio 49172 RTP/AVP 0\r\n"
-			  "a=rtpmap:0 PCMU/8000\r\n";
+                          "o=alice 2890844526 2890844526 IN IP4 pc33.atlanta.example.com\r\n"
+                          "s=-\r\n"
+                          "c=IN IP4 192.0.2.101\r\n"
+                          "t=0 0\r\n"
+                          "m=audio 49172 RTP/AVP 0\r\n"
+                          "a=rtpmap:0 PCMU/8000\r\n";
 
 /* A realistic INVITE (RFC 3261 §24.2 F1 with a route set). */
 static char *realistic_invite(size_t *len)
 {
 	static char buf[2048];
 	int n = snprintf(buf, sizeof(buf),
-			 "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n"
-			 "Via: SIP/2.0/TCP client.atlanta.example.com:5060;branch=z9hG4bK74bf9\r\n"
-			 "Via: SIP/2.0/UDP proxy.example.com;branch=z9hG4bK1;received=192.0.2.7\r\n"
-			 "Max-Forwards: 70\r\n"
-			 "Route: <sip:ss1.atlanta.example.com;lr>,"
-			 " <sip:ss2.biloxi.example.com;lr>\r\n"
-			 "Record-Route: <sip:rr.example.com;lr>\r\n"
-			 "From: \"Alice A.\" <sip:alice@atlanta.example.com>;tag=9fxced76sl\r\n"
-			 "To: Bob <sip:bob@biloxi.example.com>\r\n"
-			 "Call-ID: 3848276298220188511@atlanta.example.com\r\n"
-			 "CSeq: 1 INVITE\r\n"
-			 "Contact: <sip:alice@client.atlanta.example.com;transport=tcp>\r\n"
-			 "Allow: INVITE, ACK, CANCEL, OPTIONS, BYE\r\n"
-			 "Supported: timer, 100rel\r\n"
-			 "Subject: lunch\r\n"
-			 "Date: Sat, 13 Nov 2010 23:29:00 GMT\r\n"
-			 "X-Custom: whatever\r\n"
-			 "Content-Type: application/sdp\r\n"
-			 "Content-Length: %zu\r\n"
-			 "\r\n"
-			 "%s",
-			 strlen(sdp), sdp);
+	                 "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n"
+	                 "Via: SIP/2.0/TCP client.atlanta.example.com:5060;branch=z9hG4bK74bf9\r\n"
+	                 "Via: SIP/2.0/UDP proxy.example.com;branch=z9hG4bK1;received=192.0.2.7\r\n"
+	                 "Max-Forwards: 70\r\n"
+	                 "Route: <sip:ss1.atlanta.example.com;lr>,"
+	                 " <sip:ss2.biloxi.example.com;lr>\r\n"
+	                 "Record-Route: <sip:rr.example.com;lr>\r\n"
+	                 "From: \"Alice A.\" <sip:alice@atlanta.example.com>;tag=9fxced76sl\r\n"
+	                 "To: Bob <sip:bob@biloxi.example.com>\r\n"
+	                 "Call-ID: 3848276298220188511@atlanta.example.com\r\n"
+	                 "CSeq: 1 INVITE\r\n"
+	                 "Contact: <sip:alice@client.atlanta.example.com;transport=tcp>\r\n"
+	                 "Allow: INVITE, ACK, CANCEL, OPTIONS, BYE\r\n"
+	                 "Supported: timer, 100rel\r\n"
+	                 "Subject: lunch\r\n"
+	                 "Date: Sat, 13 Nov 2010 23:29:00 GMT\r\n"
+	                 "X-Custom: whatever\r\n"
+	                 "Content-Type: application/sdp\r\n"
+	                 "Content-Length: %zu\r\n"
+	                 "\r\n"
+	                 "%s",
+	                 strlen(sdp), sdp);
 
 	*len = (size_t)n;
 	return buf;
@@ -196,25 +196,25 @@ static const struct {
 	char letter;
 	enum sip_hdr_id id;
 } compact[] = {
-	{ 'i', SIP_HDR_CALL_ID },
-	{ 'm', SIP_HDR_CONTACT },
-	{ 'e', SIP_HDR_CONTENT_ENCODING },
-	{ 'l', SIP_HDR_CONTENT_LENGTH },
-	{ 'c', SIP_HDR_CONTENT_TYPE },
-	{ 'f', SIP_HDR_FROM },
-	{ 's', SIP_HDR_SUBJECT },
-	{ 'k', SIP_HDR_SUPPORTED },
-	{ 't', SIP_HDR_TO },
-	{ 'v', SIP_HDR_VIA },
-	{ 'o', SIP_HDR_EVENT },
-	{ 'u', SIP_HDR_ALLOW_EVENTS },
-	{ 'r', SIP_HDR_REFER_TO },
-	{ 'b', SIP_HDR_REFERRED_BY },
-	{ 'x', SIP_HDR_SESSION_EXPIRES },
-	{ 'y', SIP_HDR_IDENTITY },
-	{ 'a', SIP_HDR_ACCEPT_CONTACT },
-	{ 'j', SIP_HDR_REJECT_CONTACT },
-	{ 'd', SIP_HDR_REQUEST_DISPOSITION },
+        {'i', SIP_HDR_CALL_ID},
+        {'m', SIP_HDR_CONTACT},
+        {'e', SIP_HDR_CONTENT_ENCODING},
+        {'l', SIP_HDR_CONTENT_LENGTH},
+        {'c', SIP_HDR_CONTENT_TYPE},
+        {'f', SIP_HDR_FROM},
+        {'s', SIP_HDR_SUBJECT},
+        {'k', SIP_HDR_SUPPORTED},
+        {'t', SIP_HDR_TO},
+        {'v', SIP_HDR_VIA},
+        {'o', SIP_HDR_EVENT},
+        {'u', SIP_HDR_ALLOW_EVENTS},
+        {'r', SIP_HDR_REFER_TO},
+        {'b', SIP_HDR_REFERRED_BY},
+        {'x', SIP_HDR_SESSION_EXPIRES},
+        {'y', SIP_HDR_IDENTITY},
+        {'a', SIP_HDR_ACCEPT_CONTACT},
+        {'j', SIP_HDR_REJECT_CONTACT},
+        {'d', SIP_HDR_REQUEST_DISPOSITION},
 };
 
 #define NCOMPACT (sizeof(compact) / sizeof(compact[0]))
@@ -237,37 +237,49 @@ static void test_compact_names(void **state)
 /* Every compact letter used in one message, each found with its id. */
 static void test_compact_in_message(void **state)
 {
-	static const char msg[] =
-		"INVITE sip:bob@biloxi.example.com SIP/2.0\r\n"
-		"v: SIP/2.0/UDP pc33.example.com;branch=z9hG4bK776asdhds\r\n"
-		"f: Alice <sip:alice@example.com>;tag=1928301774\r\n"
-		"t: Bob <sip:bob@biloxi.example.com>\r\n"
-		"i: a84b4c76e66710@pc33.example.com\r\n"
-		"m: <sip:alice@pc33.example.com>\r\n"
-		"e: gzip\r\n"
-		"c: application/sdp\r\n"
-		"s: hello\r\n"
-		"k: 100rel\r\n"
-		"o: presence\r\n"
-		"u: presence\r\n"
-		"r: <sip:carol@example.com>\r\n"
-		"b: <sip:alice@example.com>\r\n"
-		"x: 1800\r\n"
-		"y: c2lnbmF0dXJl\r\n"
-		"a: *;audio\r\n"
-		"j: *;video\r\n"
-		"d: proxy\r\n"
-		"CSeq: 1 INVITE\r\n"
-		"l: 0\r\n"
-		"\r\n";
+	static const char msg[] = "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n"
+	                          "v: SIP/2.0/UDP pc33.example.com;branch=z9hG4bK776asdhds\r\n"
+	                          "f: Alice <sip:alice@example.com>;tag=1928301774\r\n"
+	                          "t: Bob <sip:bob@biloxi.example.com>\r\n"
+	                          "i: a84b4c76e66710@pc33.example.com\r\n"
+	                          "m: <sip:alice@pc33.example.com>\r\n"
+	                          "e: gzip\r\n"
+	                          "c: application/sdp\r\n"
+	                          "s: hello\r\n"
+	                          "k: 100rel\r\n"
+	                          "o: presence\r\n"
+	                          "u: presence\r\n"
+	                          "r: <sip:carol@example.com>\r\n"
+	                          "b: <sip:alice@example.com>\r\n"
+	                          "x: 1800\r\n"
+	                          "y: c2lnbmF0dXJl\r\n"
+	                          "a: *;audio\r\n"
+	                          "j: *;video\r\n"
+	                          "d: proxy\r\n"
+	                          "CSeq: 1 INVITE\r\n"
+	                          "l: 0\r\n"
+	                          "\r\n";
 	static const enum sip_hdr_id order[] = {
-		SIP_HDR_VIA,	       SIP_HDR_FROM,	      SIP_HDR_TO,
-		SIP_HDR_CALL_ID,       SIP_HDR_CONTACT,	      SIP_HDR_CONTENT_ENCODING,
-		SIP_HDR_CONTENT_TYPE,  SIP_HDR_SUBJECT,	      SIP_HDR_SUPPORTED,
-		SIP_HDR_EVENT,	       SIP_HDR_ALLOW_EVENTS,  SIP_HDR_REFER_TO,
-		SIP_HDR_REFERRED_BY,   SIP_HDR_SESSION_EXPIRES, SIP_HDR_IDENTITY,
-		SIP_HDR_ACCEPT_CONTACT, SIP_HDR_REJECT_CONTACT, SIP_HDR_REQUEST_DISPOSITION,
-		SIP_HDR_CSEQ,	       SIP_HDR_CONTENT_LENGTH,
+	        SIP_HDR_VIA,
+	        SIP_HDR_FROM,
+	        SIP_HDR_TO,
+	        SIP_HDR_CALL_ID,
+	        SIP_HDR_CONTACT,
+	        SIP_HDR_CONTENT_ENCODING,
+	        SIP_HDR_CONTENT_TYPE,
+	        SIP_HDR_SUBJECT,
+	        SIP_HDR_SUPPORTED,
+	        SIP_HDR_EVENT,
+	        SIP_HDR_ALLOW_EVENTS,
+	        SIP_HDR_REFER_TO,
+	        SIP_HDR_REFERRED_BY,
+	        SIP_HDR_SESSION_EXPIRES,
+	        SIP_HDR_IDENTITY,
+	        SIP_HDR_ACCEPT_CONTACT,
+	        SIP_HDR_REJECT_CONTACT,
+	        SIP_HDR_REQUEST_DISPOSITION,
+	        SIP_HDR_CSEQ,
+	        SIP_HDR_CONTENT_LENGTH,
 	};
 	struct fx *fx = *state;
 	struct sip_msg *m = parse_ok(fx, msg, SIP_PARSE_STREAM);
@@ -292,7 +304,7 @@ static void test_compact_in_message(void **state)
 	assert_ptr_equal(sip_msg_hdr_by_name(m, SIP_PL("Via")), sip_msg_hdr(m, SIP_HDR_VIA));
 	assert_ptr_equal(sip_msg_hdr_by_name(m, SIP_PL("V")), sip_msg_hdr(m, SIP_HDR_VIA));
 	assert_ptr_equal(sip_msg_hdr_by_name(m, SIP_PL("CALL-ID")),
-			 sip_msg_hdr(m, SIP_HDR_CALL_ID));
+	                 sip_msg_hdr(m, SIP_HDR_CALL_ID));
 	assert_int_equal(sip_msg_check(m, NULL), 0);
 }
 
@@ -356,16 +368,16 @@ static void test_long_names_any_case(void **state)
 static void test_odd_case_in_message(void **state)
 {
 	static const char msg[] = "OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n"
-				  "VIA: SIP/2.0/UDP pc33.example.com;branch=z9hG4bK1\r\n"
-				  "mAX-fORWARDS: 7\r\n"
-				  "tO: <sip:bob@biloxi.example.com>\r\n"
-				  "FROM: <sip:alice@example.com>;tag=1\r\n"
-				  "cALL-iD: abc@def\r\n"
-				  "cseq: 2 OPTIONS\r\n"
-				  "rEcOrD-rOuTe: <sip:p1.example.com;lr>\r\n"
-				  "x-unknown: 1\r\n"
-				  "CONTENT-LENGTH: 0\r\n"
-				  "\r\n";
+	                          "VIA: SIP/2.0/UDP pc33.example.com;branch=z9hG4bK1\r\n"
+	                          "mAX-fORWARDS: 7\r\n"
+	                          "tO: <sip:bob@biloxi.example.com>\r\n"
+	                          "FROM: <sip:alice@example.com>;tag=1\r\n"
+	                          "cALL-iD: abc@def\r\n"
+	                          "cseq: 2 OPTIONS\r\n"
+	                          "rEcOrD-rOuTe: <sip:p1.example.com;lr>\r\n"
+	                          "x-unknown: 1\r\n"
+	                          "CONTENT-LENGTH: 0\r\n"
+	                          "\r\n";
 	struct fx *fx = *state;
 	struct sip_msg *m = parse_ok(fx, msg, SIP_PARSE_STREAM);
 
@@ -411,9 +423,9 @@ static void test_comma_split(void **state)
 	/* An escaped quote does not close the string; '<' inside quotes does
 	 * not open brackets. */
 	m = parse_ok(fx,
-		     OPTIONS_WITH("Contact: \"x\\\",<y\" <sip:a@b>,<sip:c@d> ,"
-				  " \"z\" <sip:e@f>\r\n"),
-		     0);
+	             OPTIONS_WITH("Contact: \"x\\\",<y\" <sip:a@b>,<sip:c@d> ,"
+	                          " \"z\" <sip:e@f>\r\n"),
+	             0);
 	assert_int_equal(sip_msg_hdr_num(m, SIP_HDR_CONTACT), 3);
 	assert_pl(hdr_nth(m, SIP_HDR_CONTACT, 0)->value, "\"x\\\",<y\" <sip:a@b>");
 	assert_pl(hdr_nth(m, SIP_HDR_CONTACT, 1)->value, "<sip:c@d>");
@@ -421,16 +433,16 @@ static void test_comma_split(void **state)
 
 	/* Three Via values on one line. */
 	m = parse_ok(fx,
-		     "OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n"
-		     "Via: SIP/2.0/UDP a.example.com;branch=z9hG4bK1 , SIP/2.0/TCP b.example.com"
-		     ";branch=z9hG4bK2,SIP/2.0/TLS c.example.com:5061;branch=z9hG4bK3\r\n"
-		     "Max-Forwards: 70\r\nTo: <sip:bob@biloxi.example.com>\r\n"
-		     "From: <sip:a@example.com>;tag=1\r\nCall-ID: x@y\r\nCSeq: 1 OPTIONS\r\n"
-		     "Content-Length: 0\r\n\r\n",
-		     0);
+	             "OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n"
+	             "Via: SIP/2.0/UDP a.example.com;branch=z9hG4bK1 , SIP/2.0/TCP b.example.com"
+	             ";branch=z9hG4bK2,SIP/2.0/TLS c.example.com:5061;branch=z9hG4bK3\r\n"
+	             "Max-Forwards: 70\r\nTo: <sip:bob@biloxi.example.com>\r\n"
+	             "From: <sip:a@example.com>;tag=1\r\nCall-ID: x@y\r\nCSeq: 1 OPTIONS\r\n"
+	             "Content-Length: 0\r\n\r\n",
+	             0);
 	assert_int_equal(sip_msg_hdr_num(m, SIP_HDR_VIA), 3);
 	assert_pl(hdr_nth(m, SIP_HDR_VIA, 2)->value,
-		  "SIP/2.0/TLS c.example.com:5061;branch=z9hG4bK3");
+	          "SIP/2.0/TLS c.example.com:5061;branch=z9hG4bK3");
 	assert_pl(sip_msg_via(m)->host, "a.example.com");
 
 	/* Single-valued and unknown headers are never split. */
@@ -448,16 +460,16 @@ static void test_folding(void **state)
 	const struct sip_via *v;
 
 	m = parse_ok(fx,
-		     "OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n"
-		     "Via: SIP/2.0/UDP\r\n pc33.example.com\r\n\t;branch=z9hG4bK9\r\n"
-		     "Max-Forwards:\r\n 70\r\n"
-		     "To:\r\n\t<sip:bob@biloxi.example.com>\r\n"
-		     "From: <sip:a@example.com>\r\n ;tag=1\r\n"
-		     "Call-ID: x@y\r\n"
-		     "CSeq: 1\r\n  OPTIONS\r\n"
-		     "Subject: one\r\n two\r\n\tthree\r\n"
-		     "Content-Length: 0\r\n\r\n",
-		     SIP_PARSE_STREAM);
+	             "OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n"
+	             "Via: SIP/2.0/UDP\r\n pc33.example.com\r\n\t;branch=z9hG4bK9\r\n"
+	             "Max-Forwards:\r\n 70\r\n"
+	             "To:\r\n\t<sip:bob@biloxi.example.com>\r\n"
+	             "From: <sip:a@example.com>\r\n ;tag=1\r\n"
+	             "Call-ID: x@y\r\n"
+	             "CSeq: 1\r\n  OPTIONS\r\n"
+	             "Subject: one\r\n two\r\n\tthree\r\n"
+	             "Content-Length: 0\r\n\r\n",
+	             SIP_PARSE_STREAM);
 	v = sip_msg_via(m);
 	assert_pl(v->host, "pc33.example.com");
 	assert_pl(v->branch, "z9hG4bK9");
@@ -471,9 +483,9 @@ static void test_folding(void **state)
 
 	/* A continuation line with no header before it is no header. */
 	expect_err(fx,
-		   "OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n continued\r\n" BASE_HDRS
-		   "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
-		   0, SIP_ERR_HEADER, 400);
+	           "OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n continued\r\n" BASE_HDRS
+	           "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+	           0, SIP_ERR_HEADER, 400);
 }
 
 static void test_route_and_token_lists(void **state)
@@ -508,11 +520,11 @@ static void test_route_and_token_lists(void **state)
 
 	/* Values spread over several lines keep their order. */
 	m = parse_ok(fx,
-		     OPTIONS_WITH("Route: <sip:p1.example.com;lr>\r\n"
-				  "Supported: path\r\n"
-				  "Route: <sip:p2.example.com;lr>, <sip:p3.example.com;lr>\r\n"
-				  "Route: <sip:p4.example.com;lr>\r\n"),
-		     0);
+	             OPTIONS_WITH("Route: <sip:p1.example.com;lr>\r\n"
+	                          "Supported: path\r\n"
+	                          "Route: <sip:p2.example.com;lr>, <sip:p3.example.com;lr>\r\n"
+	                          "Route: <sip:p4.example.com;lr>\r\n"),
+	             0);
 	assert_int_equal(sip_msg_hdr_num(m, SIP_HDR_ROUTE), 4);
 	for (size_t i = 0; i < 4; i++) {
 		char host[32];
@@ -521,9 +533,9 @@ static void test_route_and_token_lists(void **state)
 		assert_pl_str(addr_uri(m, hdr_nth(m, SIP_HDR_ROUTE, i))->host, host);
 	}
 	assert_true(sip_msg_hdr_index(m, hdr_nth(m, SIP_HDR_ROUTE, 0)) <
-		    sip_msg_hdr_index(m, sip_msg_hdr(m, SIP_HDR_SUPPORTED)));
+	            sip_msg_hdr_index(m, sip_msg_hdr(m, SIP_HDR_SUPPORTED)));
 	assert_true(sip_msg_hdr_index(m, hdr_nth(m, SIP_HDR_ROUTE, 1)) >
-		    sip_msg_hdr_index(m, sip_msg_hdr(m, SIP_HDR_SUPPORTED)));
+	            sip_msg_hdr_index(m, sip_msg_hdr(m, SIP_HDR_SUPPORTED)));
 }
 
 static void test_contact_star(void **state)
@@ -532,9 +544,9 @@ static void test_contact_star(void **state)
 	struct sip_msg *m;
 
 	m = parse_ok(fx,
-		     "REGISTER sip:example.com SIP/2.0\r\n" BASE_HDRS
-		     "CSeq: 2 REGISTER\r\nContact: *\r\nExpires: 0\r\nContent-Length: 0\r\n\r\n",
-		     0);
+	             "REGISTER sip:example.com SIP/2.0\r\n" BASE_HDRS
+	             "CSeq: 2 REGISTER\r\nContact: *\r\nExpires: 0\r\nContent-Length: 0\r\n\r\n",
+	             0);
 	assert_true(sip_msg_contact(m)->star);
 	assert_int_equal(sip_msg_check(m, NULL), 0);
 }
@@ -550,16 +562,16 @@ static void test_via_contact_fields(void **state)
 	const struct sip_addr *c;
 
 	m = parse_ok(fx,
-		     "REGISTER sip:example.com SIP/2.0\r\n"
-		     "Via: SIP/2.0/UDP [2001:db8::1]:5070;branch=z9hG4bK1;rport=5080;"
-		     "received=2001:db8::2\r\n"
-		     "Via: SIP/2.0/TCP h.example.com ;branch=z9hG4bK2 ;rport\r\n"
-		     "To: <sip:a@example.com>\r\nFrom: <sip:a@example.com>;tag=1\r\n"
-		     "Call-ID: x@y\r\nCSeq: 1 REGISTER\r\n"
-		     "Contact: <sip:a@[2001:db8::1]:5070>;+sip.instance=\"<urn:uuid:1,2>\";"
-		     "reg-id=1;q=0.5, sip:b@example.com;expires=30\r\n"
-		     "Content-Length: 0\r\n\r\n",
-		     SIP_PARSE_STREAM);
+	             "REGISTER sip:example.com SIP/2.0\r\n"
+	             "Via: SIP/2.0/UDP [2001:db8::1]:5070;branch=z9hG4bK1;rport=5080;"
+	             "received=2001:db8::2\r\n"
+	             "Via: SIP/2.0/TCP h.example.com ;branch=z9hG4bK2 ;rport\r\n"
+	             "To: <sip:a@example.com>\r\nFrom: <sip:a@example.com>;tag=1\r\n"
+	             "Call-ID: x@y\r\nCSeq: 1 REGISTER\r\n"
+	             "Contact: <sip:a@[2001:db8::1]:5070>;+sip.instance=\"<urn:uuid:1,2>\";"
+	             "reg-id=1;q=0.5, sip:b@example.com;expires=30\r\n"
+	             "Content-Length: 0\r\n\r\n",
+	             SIP_PARSE_STREAM);
 	v = sip_msg_via(m);
 	assert_pl(v->host, "2001:db8::1");
 	assert_int_equal(v->host_type, SIP_HOST_IPV6);
@@ -622,9 +634,8 @@ static void test_stream_needs_content_length(void **state)
 	assert_pl(sip_msg_body(m), "body");
 
 	/* In a stream the next message starts after Content-Length octets. */
-	m = parse_ok(fx,
-		     OPTIONS_HEAD "Content-Length: 3\r\n\r\nabc" OPTIONS_WITH(""),
-		     SIP_PARSE_STREAM);
+	m = parse_ok(fx, OPTIONS_HEAD "Content-Length: 3\r\n\r\nabc" OPTIONS_WITH(""),
+	             SIP_PARSE_STREAM);
 	raw = sip_msg_raw(m);
 	assert_pl(sip_msg_body(m), "abc");
 	assert_int_equal(raw.len, strlen(OPTIONS_HEAD "Content-Length: 3\r\n\r\nabc"));
@@ -633,17 +644,24 @@ static void test_stream_needs_content_length(void **state)
 static void test_content_length(void **state)
 {
 	static const char *const bad[] = {
-		"-1", "abc", "", "1 2", "0x10", "+5", "4294967295", "4294967296",
-		"18446744073709551617", "99999999999999999999999999999999999999",
+	        "-1",
+	        "abc",
+	        "",
+	        "1 2",
+	        "0x10",
+	        "+5",
+	        "4294967295",
+	        "4294967296",
+	        "18446744073709551617",
+	        "99999999999999999999999999999999999999",
 	};
 	struct fx *fx = *state;
 	struct sip_msg *m;
 
 	/* Fewer octets than announced. */
-	expect_err(fx, OPTIONS_HEAD "Content-Length: 10\r\n\r\n12345", 0, SIP_ERR_BODY_SHORT,
-		   400);
+	expect_err(fx, OPTIONS_HEAD "Content-Length: 10\r\n\r\n12345", 0, SIP_ERR_BODY_SHORT, 400);
 	expect_err(fx, OPTIONS_HEAD "Content-Length: 10\r\n\r\n12345", SIP_PARSE_STREAM,
-		   SIP_ERR_BODY_SHORT, 400);
+	           SIP_ERR_BODY_SHORT, 400);
 	assert_true(fx->perr.where.len > 0);
 
 	/* More octets than announced (datagram): the rest is dropped. */
@@ -680,11 +698,11 @@ static void test_bare_lf(void **state)
 	int rc;
 
 	rc = parse(fx,
-		   "OPTIONS sip:bob@biloxi.example.com SIP/2.0\n"
-		   "Via: SIP/2.0/UDP pc33.example.com;branch=z9hG4bK1\n"
-		   "To: <sip:bob@biloxi.example.com>\nFrom: <sip:a@b.com>;tag=1\n"
-		   "Call-ID: x@y\nCSeq: 1 OPTIONS\nContent-Length: 0\n\n",
-		   0);
+	           "OPTIONS sip:bob@biloxi.example.com SIP/2.0\n"
+	           "Via: SIP/2.0/UDP pc33.example.com;branch=z9hG4bK1\n"
+	           "To: <sip:bob@biloxi.example.com>\nFrom: <sip:a@b.com>;tag=1\n"
+	           "Call-ID: x@y\nCSeq: 1 OPTIONS\nContent-Length: 0\n\n",
+	           0);
 	assert_true(rc < 0);
 	assert_int_equal(fx->perr.status, 400);
 
@@ -704,8 +722,7 @@ static void test_missing_empty_line(void **state)
 	struct fx *fx = *state;
 
 	expect_err(fx, OPTIONS_HEAD "Content-Length: 0\r\n", 0, SIP_ERR_HEADER, 400);
-	expect_err(fx, OPTIONS_HEAD "Content-Length: 0\r\n", SIP_PARSE_STREAM, SIP_ERR_HEADER,
-		   400);
+	expect_err(fx, OPTIONS_HEAD "Content-Length: 0\r\n", SIP_PARSE_STREAM, SIP_ERR_HEADER, 400);
 	/* Cut inside a header line. */
 	expect_err(fx, OPTIONS_HEAD "Content-Len", 0, SIP_ERR_HEADER, 400);
 	expect_err(fx, OPTIONS_HEAD "Content-Length: 0\r", 0, SIP_ERR_HEADER, 400);
@@ -726,9 +743,9 @@ static void test_header_without_colon(void **state)
 	expect_err(fx, OPTIONS_WITH("Sub\"ject: x\r\n"), 0, SIP_ERR_HEADER, 400);
 
 	/* White space between name and colon is allowed (HCOLON). */
-	assert_pl(sip_msg_hdr(parse_ok(fx, OPTIONS_WITH("Subject \t : x\r\n"), 0),
-			      SIP_HDR_SUBJECT)->value,
-		  "x");
+	assert_pl(sip_msg_hdr(parse_ok(fx, OPTIONS_WITH("Subject \t : x\r\n"), 0), SIP_HDR_SUBJECT)
+	                  ->value,
+	          "x");
 }
 
 /* ---- start lines ----------------------------------------------------------- */
@@ -747,11 +764,14 @@ static void test_unknown_scheme(void **state)
 	assert_pl(perr.where, "foo");
 
 	/* sips: and tel: are known. */
-	m = parse_ok(fx, "OPTIONS sips:bob@biloxi.example.com SIP/2.0\r\n" BASE_HDRS
-			 "CSeq: 1 OPTIONS\r\n\r\n", 0);
+	m = parse_ok(fx,
+	             "OPTIONS sips:bob@biloxi.example.com SIP/2.0\r\n" BASE_HDRS
+	             "CSeq: 1 OPTIONS\r\n\r\n",
+	             0);
 	assert_int_equal(sip_msg_check(m, NULL), 0);
-	m = parse_ok(fx, "OPTIONS tel:+1-201-555-0123 SIP/2.0\r\n" BASE_HDRS
-			 "CSeq: 1 OPTIONS\r\n\r\n", 0);
+	m = parse_ok(fx,
+	             "OPTIONS tel:+1-201-555-0123 SIP/2.0\r\n" BASE_HDRS "CSeq: 1 OPTIONS\r\n\r\n",
+	             0);
 	assert_int_equal(sip_msg_ruri(m)->scheme, SIP_SCHEME_TEL);
 	assert_int_equal(sip_msg_check(m, NULL), 0);
 }
@@ -774,9 +794,9 @@ static void test_request_lines(void **state)
 	assert_true(parse(fx, " INVITE sip:a@b.com SIP/2.0\r\n" BASE_HDRS "\r\n", 0) < 0);
 	assert_int_equal(fx->perr.status, 400);
 	expect_err(fx, "INVITE sip:a@b.com SIP/2.1\r\n" BASE_HDRS "CSeq: 1 INVITE\r\n\r\n", 0,
-		   SIP_ERR_VERSION, 505);
+	           SIP_ERR_VERSION, 505);
 	expect_err(fx, "INVITE sip:a@b.com SIP/3.0\r\n" BASE_HDRS "CSeq: 1 INVITE\r\n\r\n", 0,
-		   SIP_ERR_VERSION, 505);
+	           SIP_ERR_VERSION, 505);
 
 	/* Methods are case-sensitive: "invite" is an extension method. */
 	m = parse_ok(fx, "invite sip:a@b.com SIP/2.0\r\n" BASE_HDRS "CSeq: 1 invite\r\n\r\n", 0);
@@ -795,7 +815,7 @@ static void test_request_lines(void **state)
 		snprintf(buf, sizeof(buf), "%sXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX%s", name, name);
 		assert_int_equal(sip_method_from_name(sip_pl_cstr(buf)), SIP_METHOD_OTHER);
 		assert_int_equal(sip_method_from_name(sip_pl(name, strlen(name) - 1)),
-				 SIP_METHOD_OTHER);
+		                 SIP_METHOD_OTHER);
 	}
 	assert_int_equal(sip_method_from_name(SIP_PL("")), SIP_METHOD_OTHER);
 	assert_string_equal(sip_method_name(SIP_METHOD_OTHER), "");
@@ -804,13 +824,13 @@ static void test_request_lines(void **state)
 static void test_status_lines(void **state)
 {
 	static const char hdrs[] = "Via: SIP/2.0/UDP pc33.example.com;branch=z9hG4bK1\r\n"
-				   "To: <sip:bob@biloxi.example.com>;tag=2\r\n"
-				   "From: <sip:alice@example.com>;tag=1\r\n"
-				   "Call-ID: x@y\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+	                           "To: <sip:bob@biloxi.example.com>;tag=2\r\n"
+	                           "From: <sip:alice@example.com>;tag=1\r\n"
+	                           "Call-ID: x@y\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
 	static const char *const bad[] = {
-		"SIP/2.0 99 x", "SIP/2.0 099 x", "SIP/2.0 700 x", "SIP/2.0 999 x",
-		"SIP/2.0 1800 x", "SIP/2.0 2OO OK", "SIP/2.0 -200 x", "SIP/2.0  200 OK",
-		"SIP/2.0 20 OK",
+	        "SIP/2.0 99 x",   "SIP/2.0 099 x",   "SIP/2.0 700 x",
+	        "SIP/2.0 999 x",  "SIP/2.0 1800 x",  "SIP/2.0 2OO OK",
+	        "SIP/2.0 -200 x", "SIP/2.0  200 OK", "SIP/2.0 20 OK",
 	};
 	struct fx *fx = *state;
 	struct sip_msg *m;
@@ -865,28 +885,28 @@ static void test_hot_header_errors(void **state)
 		const char *hdr;
 		int err;
 	} bad[] = {
-		{ "Max-Forwards: abc", SIP_ERR_MAX_FWD },
-		{ "Max-Forwards: 256", SIP_ERR_MAX_FWD },
-		{ "Max-Forwards: -1", SIP_ERR_MAX_FWD },
-		{ "Max-Forwards:", SIP_ERR_MAX_FWD },
-		{ "CSeq: abc OPTIONS", SIP_ERR_CSEQ },
-		{ "CSeq: 1", SIP_ERR_CSEQ },
-		{ "CSeq: OPTIONS", SIP_ERR_CSEQ },
-		{ "CSeq: 4294967296 OPTIONS", SIP_ERR_CSEQ },
-		{ "CSeq: 1 OPTIONS x", SIP_ERR_CSEQ },
-		{ "Call-ID: a b", SIP_ERR_CALL_ID },
-		{ "Call-ID:", SIP_ERR_CALL_ID },
-		{ "Call-ID: a@", SIP_ERR_CALL_ID },
-		{ "Via: SIP/2.0/UDP", SIP_ERR_VIA },
-		{ "Via: SIP/2.0 pc33.example.com", SIP_ERR_VIA },
-		{ "Via: SIP/2.0/UDP pc33.example.com;branch", SIP_ERR_VIA },
-		{ "Via: SIP/2.0/UDP pc33.example.com:99999", SIP_ERR_VIA },
-		{ "Via: , SIP/2.0/UDP pc33.example.com", SIP_ERR_VIA },
-		{ "Via: SIP/2.1/UDP pc33.example.com", SIP_ERR_VERSION },
-		{ "Contact: <sip:a@b.com", SIP_ERR_ADDR },
-		{ "Contact: sip:a@b.com?x=y", SIP_ERR_ADDR },
-		{ "Contact: \"unclosed <sip:a@b.com>", SIP_ERR_ADDR },
-		{ "Contact: <sip:a@b.com>;tag", SIP_ERR_ADDR },
+	        {"Max-Forwards: abc", SIP_ERR_MAX_FWD},
+	        {"Max-Forwards: 256", SIP_ERR_MAX_FWD},
+	        {"Max-Forwards: -1", SIP_ERR_MAX_FWD},
+	        {"Max-Forwards:", SIP_ERR_MAX_FWD},
+	        {"CSeq: abc OPTIONS", SIP_ERR_CSEQ},
+	        {"CSeq: 1", SIP_ERR_CSEQ},
+	        {"CSeq: OPTIONS", SIP_ERR_CSEQ},
+	        {"CSeq: 4294967296 OPTIONS", SIP_ERR_CSEQ},
+	        {"CSeq: 1 OPTIONS x", SIP_ERR_CSEQ},
+	        {"Call-ID: a b", SIP_ERR_CALL_ID},
+	        {"Call-ID:", SIP_ERR_CALL_ID},
+	        {"Call-ID: a@", SIP_ERR_CALL_ID},
+	        {"Via: SIP/2.0/UDP", SIP_ERR_VIA},
+	        {"Via: SIP/2.0 pc33.example.com", SIP_ERR_VIA},
+	        {"Via: SIP/2.0/UDP pc33.example.com;branch", SIP_ERR_VIA},
+	        {"Via: SIP/2.0/UDP pc33.example.com:99999", SIP_ERR_VIA},
+	        {"Via: , SIP/2.0/UDP pc33.example.com", SIP_ERR_VIA},
+	        {"Via: SIP/2.1/UDP pc33.example.com", SIP_ERR_VERSION},
+	        {"Contact: <sip:a@b.com", SIP_ERR_ADDR},
+	        {"Contact: sip:a@b.com?x=y", SIP_ERR_ADDR},
+	        {"Contact: \"unclosed <sip:a@b.com>", SIP_ERR_ADDR},
+	        {"Contact: <sip:a@b.com>;tag", SIP_ERR_ADDR},
 	};
 	struct fx *fx = *state;
 
@@ -896,13 +916,13 @@ static void test_hot_header_errors(void **state)
 
 		/* The bad header comes first so that it is the first fault. */
 		snprintf(msg, sizeof(msg),
-			 "OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n%s\r\n" BASE_HDRS
-			 "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
-			 bad[i].hdr);
+		         "OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n%s\r\n" BASE_HDRS
+		         "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+		         bad[i].hdr);
 		rc = parse(fx, msg, 0);
 		if (rc != bad[i].err)
 			fail_msg("\"%s\" gave %s, expected %s", bad[i].hdr, sip_err_name(rc),
-				 sip_err_name(bad[i].err));
+			         sip_err_name(bad[i].err));
 		assert_int_equal(fx->perr.status, sip_err_status(bad[i].err));
 		assert_true(fx->perr.where.len > 0);
 	}
@@ -910,22 +930,21 @@ static void test_hot_header_errors(void **state)
 	/* A bad Date parses (a proxy forwards it untouched) and fails the
 	 * check of an element that acts on the request (RFC 4475 baddate). */
 	assert_int_equal(parse(fx,
-			       "OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n"
-			       "Date: Sat, 13 Nov 2010 23:29:00 EST\r\n" BASE_HDRS
-			       "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
-			       0),
-			 0);
+	                       "OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n"
+	                       "Date: Sat, 13 Nov 2010 23:29:00 EST\r\n" BASE_HDRS
+	                       "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+	                       0),
+	                 0);
 	assert_int_equal(sip_msg_check(fx->m, &fx->perr), SIP_ERR_DATE);
 	assert_int_equal(fx->perr.status, 400);
 
 	/* CSeq method against the request method. */
 	expect_err(fx,
-		   "OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n" BASE_HDRS
-		   "CSeq: 1 INVITE\r\n\r\n",
-		   0, SIP_ERR_CSEQ_METHOD, 400);
-	expect_err(fx,
-		   "FOO sip:bob@biloxi.example.com SIP/2.0\r\n" BASE_HDRS "CSeq: 1 BAR\r\n\r\n",
-		   0, SIP_ERR_NOT_IMPL, 501);
+	           "OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n" BASE_HDRS
+	           "CSeq: 1 INVITE\r\n\r\n",
+	           0, SIP_ERR_CSEQ_METHOD, 400);
+	expect_err(fx, "FOO sip:bob@biloxi.example.com SIP/2.0\r\n" BASE_HDRS "CSeq: 1 BAR\r\n\r\n",
+	           0, SIP_ERR_NOT_IMPL, 501);
 }
 
 static void test_check(void **state)
@@ -936,11 +955,11 @@ static void test_check(void **state)
 
 	/* Each mandatory header missing in turn. */
 	static const char *const hdr[] = {
-		"Via: SIP/2.0/UDP pc33.example.com;branch=z9hG4bK1\r\n",
-		"To: <sip:bob@biloxi.example.com>\r\n",
-		"From: <sip:alice@example.com>;tag=1\r\n",
-		"Call-ID: x@y\r\n",
-		"CSeq: 1 OPTIONS\r\n",
+	        "Via: SIP/2.0/UDP pc33.example.com;branch=z9hG4bK1\r\n",
+	        "To: <sip:bob@biloxi.example.com>\r\n",
+	        "From: <sip:alice@example.com>;tag=1\r\n",
+	        "Call-ID: x@y\r\n",
+	        "CSeq: 1 OPTIONS\r\n",
 	};
 	for (size_t skip = 0; skip < 5; skip++) {
 		char msg[1024];
@@ -958,10 +977,10 @@ static void test_check(void **state)
 
 	/* A From whose URI does not parse. */
 	m = parse_ok(fx,
-		     "OPTIONS sip:b@c.com SIP/2.0\r\nVia: SIP/2.0/UDP h.com;branch=z9hG4bK1\r\n"
-		     "To: <sip:b@c.com>\r\nFrom: <sip:@@>;tag=1\r\nCall-ID: x@y\r\n"
-		     "CSeq: 1 OPTIONS\r\n\r\n",
-		     0);
+	             "OPTIONS sip:b@c.com SIP/2.0\r\nVia: SIP/2.0/UDP h.com;branch=z9hG4bK1\r\n"
+	             "To: <sip:b@c.com>\r\nFrom: <sip:@@>;tag=1\r\nCall-ID: x@y\r\n"
+	             "CSeq: 1 OPTIONS\r\n\r\n",
+	             0);
 	assert_int_equal(sip_msg_check(m, &perr), SIP_ERR_ADDR);
 	assert_int_equal(perr.status, 400);
 }
@@ -1098,7 +1117,7 @@ static void test_arena_limit(void **state)
 	struct sip_arena *a;
 	struct sip_parse_err perr;
 	struct sip_msg *m = NULL;
-	size_t limits[] = { 4096, 64 * 1024, 256 * 1024 };
+	size_t limits[] = {4096, 64 * 1024, 256 * 1024};
 
 	(void)state;
 	assert_non_null(buf);
@@ -1111,7 +1130,7 @@ static void test_arena_limit(void **state)
 	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
 		assert_int_equal(sip_arena_new(&a, limits[i]), 0);
 		assert_int_equal(sip_msg_parse(&m, a, buf, len, SIP_PARSE_STREAM, &perr),
-				 SIP_ERR_NOMEM);
+		                 SIP_ERR_NOMEM);
 		assert_int_equal(perr.status, 500);
 		assert_true(sip_arena_used(a) <= limits[i]);
 		sip_arena_free(a);
@@ -1130,30 +1149,30 @@ int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_compact_names),
-		T(test_compact_in_message),
-		T(test_long_names_any_case),
-		T(test_odd_case_in_message),
-		T(test_comma_split),
-		T(test_folding),
-		T(test_route_and_token_lists),
-		T(test_contact_star),
-		T(test_via_contact_fields),
-		T(test_leading_crlf),
-		T(test_stream_needs_content_length),
-		T(test_content_length),
-		T(test_bare_lf),
-		T(test_missing_empty_line),
-		T(test_header_without_colon),
-		T(test_unknown_scheme),
-		T(test_request_lines),
-		T(test_status_lines),
-		T(test_hot_header_errors),
-		T(test_check),
-		T(test_hdr_lookup),
-		T(test_alloc_failure),
-		T(test_lazy_decode_nomem),
-		T(test_arena_limit),
+	        T(test_compact_names),
+	        T(test_compact_in_message),
+	        T(test_long_names_any_case),
+	        T(test_odd_case_in_message),
+	        T(test_comma_split),
+	        T(test_folding),
+	        T(test_route_and_token_lists),
+	        T(test_contact_star),
+	        T(test_via_contact_fields),
+	        T(test_leading_crlf),
+	        T(test_stream_needs_content_length),
+	        T(test_content_length),
+	        T(test_bare_lf),
+	        T(test_missing_empty_line),
+	        T(test_header_without_colon),
+	        T(test_unknown_scheme),
+	        T(test_request_lines),
+	        T(test_status_lines),
+	        T(test_hot_header_errors),
+	        T(test_check),
+	        T(test_hdr_lookup),
+	        T(test_alloc_failure),
+	        T(test_lazy_decode_nomem),
+	        T(test_arena_limit),
 	};
 #undef T
 	return cmocka_run_group_tests_name("msg", tests, NULL, NULL);

@@ -103,9 +103,9 @@ static int load(struct fx *fx, const char *name)
 static struct sip_msg *parse_ok(struct fx *fx, const char *name)
 {
 	if (load(fx, name) != 0)
-		fail_msg("%s: sip_msg_parse = %d (%s), reason \"%s\", where \"%.*s\"", name,
-			 fx->rc, sip_err_name(fx->rc), fx->perr.reason ? fx->perr.reason : "",
-			 (int)fx->perr.where.len, fx->perr.where.p ? fx->perr.where.p : "");
+		fail_msg("%s: sip_msg_parse = %d (%s), reason \"%s\", where \"%.*s\"", name, fx->rc,
+		         sip_err_name(fx->rc), fx->perr.reason ? fx->perr.reason : "",
+		         (int)fx->perr.where.len, fx->perr.where.p ? fx->perr.where.p : "");
 	assert_non_null(fx->m);
 	return fx->m;
 }
@@ -124,9 +124,8 @@ static void expect_pl(struct sip_pl got, const char *want, size_t n, const char 
 {
 	if (got.len == n && (n == 0 || (got.p && memcmp(got.p, want, n) == 0)))
 		return;
-	print_error("slice \"%.*s\" (%zu octets, %s) != \"%.*s\" (%zu octets)\n",
-		    (int)got.len, got.p ? got.p : "", got.len, got.p ? "set" : "unset", (int)n,
-		    want, n);
+	print_error("slice \"%.*s\" (%zu octets, %s) != \"%.*s\" (%zu octets)\n", (int)got.len,
+	            got.p ? got.p : "", got.len, got.p ? "set" : "unset", (int)n, want, n);
 	_fail(file, line);
 }
 
@@ -134,8 +133,7 @@ static void expect_pl(struct sip_pl got, const char *want, size_t n, const char 
 #define assert_pl(got, lit) expect_pl((got), (lit), sizeof(lit) - 1, __FILE__, __LINE__)
 #define assert_pl_str(got, s) expect_pl((got), (s), strlen(s), __FILE__, __LINE__)
 
-static void expect_unesc(struct sip_pl in, const char *want, size_t n, const char *file,
-			 int line)
+static void expect_unesc(struct sip_pl in, const char *want, size_t n, const char *file, int line)
 {
 	char buf[1024];
 	int r = sip_unescape(buf, sizeof(buf), in);
@@ -150,8 +148,8 @@ static void expect_unesc(struct sip_pl in, const char *want, size_t n, const cha
 /* The escaped slice decodes (once) to the literal. */
 #define assert_unesc(in, lit) expect_unesc((in), (lit), sizeof(lit) - 1, __FILE__, __LINE__)
 
-static void expect_display(const struct sip_addr *a, const char *want, size_t n,
-			   const char *file, int line)
+static void expect_display(const struct sip_addr *a, const char *want, size_t n, const char *file,
+                           int line)
 {
 	char buf[512];
 	int r = sip_addr_display(a, buf, sizeof(buf));
@@ -229,7 +227,7 @@ static struct sip_pl hdr_param(struct sip_pl params, const char *name)
 
 	if (sip_param_find(params, name, &v) != 0)
 		fail_msg("no header parameter %s in \"%.*s\"", name, (int)params.len,
-			 params.p ? params.p : "");
+		         params.p ? params.p : "");
 	return v;
 }
 
@@ -257,7 +255,7 @@ static void check_passes(const struct sip_msg *m)
  * answered with status (0: dropped silently, a response), with a reason
  * phrase containing reason_word and a "where" containing where_word. */
 static void expect_reject(struct fx *fx, const char *name, int err, int err_alt, int status,
-			  const char *reason_word, const char *where_word)
+                          const char *reason_word, const char *where_word)
 {
 	int rc = load(fx, name);
 
@@ -265,23 +263,23 @@ static void expect_reject(struct fx *fx, const char *name, int err, int err_alt,
 		fail_msg("%s: parsed, but RFC 4475 calls it invalid", name);
 	if (rc != err && (err_alt == 0 || rc != err_alt))
 		fail_msg("%s: rejected with %s, expected %s", name, sip_err_name(rc),
-			 sip_err_name(err));
+		         sip_err_name(err));
 	assert_int_equal(fx->perr.err, rc);
 	assert_int_equal(fx->perr.status, status);
 	assert_int_equal(fx->perr.is_response, status == 0);
 	assert_non_null(fx->perr.reason);
 	if (!strstr(fx->perr.reason, reason_word))
 		fail_msg("%s: reason \"%s\" does not name \"%s\"", name, fx->perr.reason,
-			 reason_word);
+		         reason_word);
 	if (fx->perr.where.len == 0 || !pl_contains(fx->perr.where, where_word))
 		fail_msg("%s: where \"%.*s\" does not point at \"%s\"", name,
-			 (int)fx->perr.where.len, fx->perr.where.p ? fx->perr.where.p : "",
-			 where_word);
+		         (int)fx->perr.where.len, fx->perr.where.p ? fx->perr.where.p : "",
+		         where_word);
 }
 
 /* pre + n * unit + suf, as the long values of longreq are built. */
 static const char *rep(char *buf, size_t cap, const char *pre, const char *unit, int n,
-		       const char *suf)
+                       const char *suf)
 {
 	size_t len = 0;
 
@@ -298,10 +296,21 @@ static const char *rep(char *buf, size_t cap, const char *pre, const char *unit,
 static void test_wsinv(void **state)
 {
 	static const enum sip_hdr_id order[] = {
-		SIP_HDR_TO, SIP_HDR_FROM, SIP_HDR_MAX_FORWARDS, SIP_HDR_CALL_ID,
-		SIP_HDR_CONTENT_LENGTH, SIP_HDR_CSEQ, SIP_HDR_VIA, SIP_HDR_SUBJECT,
-		SIP_HDR_OTHER, SIP_HDR_OTHER, SIP_HDR_CONTENT_TYPE, SIP_HDR_ROUTE,
-		SIP_HDR_VIA, SIP_HDR_VIA, SIP_HDR_CONTACT,
+	        SIP_HDR_TO,
+	        SIP_HDR_FROM,
+	        SIP_HDR_MAX_FORWARDS,
+	        SIP_HDR_CALL_ID,
+	        SIP_HDR_CONTENT_LENGTH,
+	        SIP_HDR_CSEQ,
+	        SIP_HDR_VIA,
+	        SIP_HDR_SUBJECT,
+	        SIP_HDR_OTHER,
+	        SIP_HDR_OTHER,
+	        SIP_HDR_CONTENT_TYPE,
+	        SIP_HDR_ROUTE,
+	        SIP_HDR_VIA,
+	        SIP_HDR_VIA,
+	        SIP_HDR_CONTACT,
 	};
 	struct fx *fx = *state;
 	struct sip_msg *m = parse_ok(fx, "wsinv");
@@ -484,8 +493,8 @@ static void test_intmeth(void **state)
 	assert_display(a, "token1~` token2'+_ token3*%!.-");
 	assert_pl(a->tag, "_token~1'+`*%!-.");
 	assert_pl(hdr_param(a->params, "fromParam''~+*_!.-%"),
-		  "\"\xd1\x80\xd0\xb0\xd0\xb1\xd0\xbe\xd1\x82\xd0\xb0\xd1\x8e\xd1\x89\xd0\xb8"
-		  "\xd0\xb9\"");
+	          "\"\xd1\x80\xd0\xb0\xd0\xb1\xd0\xbe\xd1\x82\xd0\xb0\xd1\x8e\xd1\x89\xd0\xb8"
+	          "\xd0\xb9\"");
 
 	assert_pl(sip_msg_call_id(m), "intmeth.word%ZK-!.*_+'@word`~)(><:\\/\"][?}{");
 	cs = sip_msg_cseq(m);
@@ -599,7 +608,7 @@ static void test_esc02(void **state)
 	assert_int_equal(h->id, SIP_HDR_OTHER);
 	assert_pl(h->value, "<sip:alias2@host2.example.com>");
 	assert_int_equal(sip_msg_hdr_index(m, h),
-			 sip_msg_hdr_index(m, hdr_nth(m, SIP_HDR_CONTACT, 0)) + 1);
+	                 sip_msg_hdr_index(m, hdr_nth(m, SIP_HDR_CONTACT, 0)) + 1);
 	check_passes(m);
 }
 
@@ -623,8 +632,8 @@ static void test_lwsdisp(void **state)
 static void test_longreq(void **state)
 {
 	static const char *const names[] = {
-		"Via", "v", "V", "Via", "ViA", "VIa", "VIA", "via", "viA", "vIa", "vIA", "V",
-		"v", "V", "v", "Via", "Via",
+	        "Via", "v",   "V", "Via", "ViA", "VIa", "VIA", "via", "viA",
+	        "vIa", "vIA", "V", "v",   "V",   "v",   "Via", "Via",
 	};
 	struct fx *fx = *state;
 	struct sip_msg *m = parse_ok(fx, "longreq");
@@ -659,15 +668,14 @@ static void test_longreq(void **state)
 	/* The long display name and URI parameters intact. */
 	a = sip_msg_to(m);
 	assert_display(a, "I have a user name of extremeextremeextremeextremeextremeextreme"
-			  "extremeextremeextremeextreme proportion");
+	                  "extremeextremeextremeextreme proportion");
 	assert_null(a->tag.p);
 	u = uri_of(m, a);
 	assert_pl(u->user, "user");
 	assert_int_equal(u->port, 6000);
 	assert_pl_str(uri_param(u, "unknownparam1"),
-		      rep(want, sizeof(want), "very", "long", 20, "value"));
-	assert_pl(uri_param(u, rep(want, sizeof(want), "longparam", "name", 25, "")),
-		  "shortvalue");
+	              rep(want, sizeof(want), "very", "long", 20, "value"));
+	assert_pl(uri_param(u, rep(want, sizeof(want), "longparam", "name", 25, "")), "shortvalue");
 	rep(want, sizeof(want), "very", "long", 25, "ParameterNameWithNoValue");
 	assert_int_equal(uri_param(u, want).len, 0);
 
@@ -675,29 +683,29 @@ static void test_longreq(void **state)
 	assert_pl(sip_msg_hdr(m, SIP_HDR_FROM)->name, "F");
 	assert_pl_str(a->tag, rep(want, sizeof(want), "12", "982", 50, "424"));
 	assert_pl_str(uri_of(m, a)->user,
-		      rep(want, sizeof(want), "", "amazinglylongcallername", 5, ""));
-	assert_pl(hdr_param(a->params,
-			    rep(want, sizeof(want), "unknownheaderparam", "name", 20, "")),
-		  "unknowheaderparamvaluevaluevaluevaluevaluevaluevaluevaluevaluevaluevaluevalue"
-		  "valuevaluevalue");
+	              rep(want, sizeof(want), "", "amazinglylongcallername", 5, ""));
+	assert_pl(
+	        hdr_param(a->params, rep(want, sizeof(want), "unknownheaderparam", "name", 20, "")),
+	        "unknowheaderparamvaluevaluevaluevaluevaluevaluevaluevaluevaluevaluevaluevalue"
+	        "valuevaluevalue");
 	assert_null(hdr_param(a->params,
-			      rep(want, sizeof(want), "unknownValueless", "paramname", 10, ""))
-			    .p);
+	                      rep(want, sizeof(want), "unknownValueless", "paramname", 10, ""))
+	                    .p);
 
-	assert_pl_str(sip_msg_call_id(m), rep(want, sizeof(want), "longreq.one", "really", 20,
-					      "longcallid"));
+	assert_pl_str(sip_msg_call_id(m),
+	              rep(want, sizeof(want), "longreq.one", "really", 20, "longcallid"));
 	assert_int_equal(sip_msg_cseq(m)->num, 3882340);
-	h = sip_msg_hdr_by_name(m, sip_pl_cstr(rep(want, sizeof(want), "Unknown-", "Long", 20,
-						   "-Name")));
+	h = sip_msg_hdr_by_name(
+	        m, sip_pl_cstr(rep(want, sizeof(want), "Unknown-", "Long", 20, "-Name")));
 	assert_non_null(h);
 	assert_int_equal(h->id, SIP_HDR_OTHER);
 	assert_pl(h->value,
-		  "unknown-longlonglonglonglonglonglonglonglonglonglonglonglonglonglonglonglong"
-		  "longlonglong-value; unknown-longlonglonglonglonglonglonglonglonglonglonglong"
-		  "longlonglonglonglonglonglonglong-parameter-name = unknown-longlonglonglonglong"
-		  "longlonglonglonglonglonglonglonglonglonglonglonglonglonglong-parameter-value");
+	          "unknown-longlonglonglonglonglonglonglonglonglonglonglonglonglonglonglonglong"
+	          "longlonglong-value; unknown-longlonglonglonglonglonglonglonglonglonglonglong"
+	          "longlonglonglonglonglonglonglong-parameter-name = unknown-longlonglonglonglong"
+	          "longlonglonglonglonglonglonglonglonglonglonglonglonglonglong-parameter-value");
 	assert_pl_str(uri_of(m, sip_msg_contact(m))->user,
-		      rep(want, sizeof(want), "", "amazinglylongcallername", 5, ""));
+	              rep(want, sizeof(want), "", "amazinglylongcallername", 5, ""));
 	assert_int_equal(sip_msg_max_forwards(m), 70);
 	assert_int_equal(sip_msg_content_length(m), 150);
 	assert_int_equal(sip_msg_body(m).len, 150);
@@ -734,8 +742,8 @@ static void test_dblreq(void **state)
 static void test_semiuri(void **state)
 {
 	static const char *const accept[] = {
-		"application/sdp", "application/pkcs7-mime", "multipart/mixed",
-		"multipart/signed", "message/sip", "message/sipfrag",
+	        "application/sdp", "application/pkcs7-mime", "multipart/mixed", "multipart/signed",
+	        "message/sip",     "message/sipfrag",
 	};
 	struct fx *fx = *state;
 	struct sip_msg *m = parse_ok(fx, "semiuri");
@@ -759,8 +767,8 @@ static void test_transports(void **state)
 		const char *name;
 		enum sip_transport tp;
 	} want[] = {
-		{ "UDP", SIP_TP_UDP },	   { "SCTP", SIP_TP_SCTP }, { "TLS", SIP_TP_TLS },
-		{ "UNKNOWN", SIP_TP_OTHER }, { "TCP", SIP_TP_TCP },
+	        {"UDP", SIP_TP_UDP},       {"SCTP", SIP_TP_SCTP}, {"TLS", SIP_TP_TLS},
+	        {"UNKNOWN", SIP_TP_OTHER}, {"TCP", SIP_TP_TCP},
 	};
 	struct fx *fx = *state;
 	struct sip_msg *m = parse_ok(fx, "transports");
@@ -797,7 +805,7 @@ static void test_mpart01(void **state)
 	assert_memory_equal(body.p, "--7a9cbec02ceef655\r\n", 20);
 	assert_memory_equal(body.p + body.len - 24, "\r\n--7a9cbec02ceef655--\r\n", 24);
 	assert_pl(sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE)->value,
-		  "multipart/mixed;boundary=7a9cbec02ceef655");
+	          "multipart/mixed;boundary=7a9cbec02ceef655");
 	assert_non_null(sip_msg_hdr(m, SIP_HDR_IDENTITY));
 	assert_non_null(sip_msg_hdr(m, SIP_HDR_DATE));
 	assert_int_equal(v->port, 5070);
@@ -816,10 +824,10 @@ static void test_unreason(void **state)
 	assert_null(sip_msg_ruri(m));
 	assert_int_equal(sip_msg_status(m), 200);
 	assert_pl(sip_msg_reason(m),
-		  "= 2**3 * 5**2 \xd0\xbd\xd0\xbe \xd1\x81\xd1\x82\xd0\xbe "
-		  "\xd0\xb4\xd0\xb5\xd0\xb2\xd1\x8f\xd0\xbd\xd0\xbe\xd1\x81\xd1\x82\xd0\xbe "
-		  "\xd0\xb4\xd0\xb5\xd0\xb2\xd1\x8f\xd1\x82\xd1\x8c - "
-		  "\xd0\xbf\xd1\x80\xd0\xbe\xd1\x81\xd1\x82\xd0\xbe\xd0\xb5");
+	          "= 2**3 * 5**2 \xd0\xbd\xd0\xbe \xd1\x81\xd1\x82\xd0\xbe "
+	          "\xd0\xb4\xd0\xb5\xd0\xb2\xd1\x8f\xd0\xbd\xd0\xbe\xd1\x81\xd1\x82\xd0\xbe "
+	          "\xd0\xb4\xd0\xb5\xd0\xb2\xd1\x8f\xd1\x82\xd1\x8c - "
+	          "\xd0\xbf\xd1\x80\xd0\xbe\xd1\x81\xd1\x82\xd0\xbe\xd0\xb5");
 	assert_int_equal(sip_msg_cseq(m)->num, 35);
 	assert_int_equal(sip_msg_body(m).len, 154);
 	check_passes(m);
@@ -886,7 +894,7 @@ static void test_badinv01(void **state)
 static void test_clerr(void **state)
 {
 	expect_reject(*state, "clerr", SIP_ERR_BODY_SHORT, 0, 400, "Content-Length",
-		      "Content-Length");
+	              "Content-Length");
 }
 
 static void test_ncl(void **state)
@@ -913,19 +921,19 @@ static void test_quotbal(void **state)
 static void test_ltgtruri(void **state)
 {
 	expect_reject(*state, "ltgtruri", SIP_ERR_URI, 0, 400, "Request-URI",
-		      "<sip:user@example.com>");
+	              "<sip:user@example.com>");
 }
 
 static void test_lwsruri(void **state)
 {
 	expect_reject(*state, "lwsruri", SIP_ERR_URI, SIP_ERR_START_LINE, 400, "Request",
-		      "sip:user@example.com;");
+	              "sip:user@example.com;");
 }
 
 static void test_lwsstart(void **state)
 {
 	expect_reject(*state, "lwsstart", SIP_ERR_URI, SIP_ERR_START_LINE, 400, "Request",
-		      "sip:user@example.com");
+	              "sip:user@example.com");
 }
 
 static void test_trws(void **state)
@@ -977,14 +985,12 @@ static void test_mismatch01(void **state)
 
 static void test_mismatch02(void **state)
 {
-	expect_reject(*state, "mismatch02", SIP_ERR_NOT_IMPL, 0, 501, "Not Implemented",
-		      "INVITE");
+	expect_reject(*state, "mismatch02", SIP_ERR_NOT_IMPL, 0, 501, "Not Implemented", "INVITE");
 }
 
 static void test_bigcode(void **state)
 {
-	expect_reject(*state, "bigcode", SIP_ERR_STATUS_CODE, 0, 0, "Status Code",
-		      "4294967301");
+	expect_reject(*state, "bigcode", SIP_ERR_STATUS_CODE, 0, 0, "Status Code", "4294967301");
 }
 
 /* ---- 3.2-3.3: valid but semantically bad ------------------------------- */
@@ -1225,9 +1231,9 @@ static void test_sdp01(void **state)
 enum cls { VALID, INVALID, SEMBAD };
 
 static const char *const cls_names[] = {
-	[VALID] = "valid",
-	[INVALID] = "invalid",
-	[SEMBAD] = "valid-but-semantically-bad",
+        [VALID] = "valid",
+        [INVALID] = "invalid",
+        [SEMBAD] = "valid-but-semantically-bad",
 };
 
 struct torture {
@@ -1237,27 +1243,65 @@ struct torture {
 	CMUnitTestFunction fn;
 };
 
-#define T(name, cls) { #name ".dat", "test_" #name, cls, test_##name }
+#define T(name, cls)                                                                               \
+	{                                                                                          \
+#name ".dat", "test_" #name, cls, test_##name                                      \
+	}
 
 static const struct torture table[] = {
-	/* 3.1.1 valid */
-	T(wsinv, VALID), T(intmeth, VALID), T(esc01, VALID), T(escnull, VALID),
-	T(esc02, VALID), T(lwsdisp, VALID), T(longreq, VALID), T(dblreq, VALID),
-	T(semiuri, VALID), T(transports, VALID), T(mpart01, VALID), T(unreason, VALID),
-	T(noreason, VALID),
-	/* 3.1.2 invalid */
-	T(badinv01, INVALID), T(clerr, INVALID), T(ncl, INVALID), T(scalar02, INVALID),
-	T(scalarlg, INVALID), T(quotbal, INVALID), T(ltgtruri, INVALID), T(lwsruri, INVALID),
-	T(lwsstart, INVALID), T(trws, INVALID), T(escruri, INVALID), T(baddate, INVALID),
-	T(regbadct, INVALID), T(badaspec, INVALID), T(baddn, INVALID), T(badvers, INVALID),
-	T(mismatch01, INVALID), T(mismatch02, INVALID), T(bigcode, INVALID),
-	/* 3.2, 3.3 valid but semantically bad */
-	T(badbranch, SEMBAD), T(insuf, SEMBAD), T(unkscm, SEMBAD), T(novelsc, SEMBAD),
-	T(unksm2, SEMBAD), T(bext01, SEMBAD), T(invut, SEMBAD), T(regaut01, SEMBAD),
-	T(multi01, SEMBAD), T(mcl01, SEMBAD), T(bcast, SEMBAD), T(zeromf, SEMBAD),
-	T(cparam01, SEMBAD), T(cparam02, SEMBAD), T(regescrt, SEMBAD), T(sdp01, SEMBAD),
-	/* 3.4 backward compatibility */
-	T(inv2543, VALID),
+        /* 3.1.1 valid */
+        T(wsinv, VALID),
+        T(intmeth, VALID),
+        T(esc01, VALID),
+        T(escnull, VALID),
+        T(esc02, VALID),
+        T(lwsdisp, VALID),
+        T(longreq, VALID),
+        T(dblreq, VALID),
+        T(semiuri, VALID),
+        T(transports, VALID),
+        T(mpart01, VALID),
+        T(unreason, VALID),
+        T(noreason, VALID),
+        /* 3.1.2 invalid */
+        T(badinv01, INVALID),
+        T(clerr, INVALID),
+        T(ncl, INVALID),
+        T(scalar02, INVALID),
+        T(scalarlg, INVALID),
+        T(quotbal, INVALID),
+        T(ltgtruri, INVALID),
+        T(lwsruri, INVALID),
+        T(lwsstart, INVALID),
+        T(trws, INVALID),
+        T(escruri, INVALID),
+        T(baddate, INVALID),
+        T(regbadct, INVALID),
+        T(badaspec, INVALID),
+        T(baddn, INVALID),
+        T(badvers, INVALID),
+        T(mismatch01, INVALID),
+        T(mismatch02, INVALID),
+        T(bigcode, INVALID),
+        /* 3.2, 3.3 valid but semantically bad */
+        T(badbranch, SEMBAD),
+        T(insuf, SEMBAD),
+        T(unkscm, SEMBAD),
+        T(novelsc, SEMBAD),
+        T(unksm2, SEMBAD),
+        T(bext01, SEMBAD),
+        T(invut, SEMBAD),
+        T(regaut01, SEMBAD),
+        T(multi01, SEMBAD),
+        T(mcl01, SEMBAD),
+        T(bcast, SEMBAD),
+        T(zeromf, SEMBAD),
+        T(cparam01, SEMBAD),
+        T(cparam02, SEMBAD),
+        T(regescrt, SEMBAD),
+        T(sdp01, SEMBAD),
+        /* 3.4 backward compatibility */
+        T(inv2543, VALID),
 };
 
 #define NTABLE (sizeof(table) / sizeof(table[0]))
@@ -1274,7 +1318,7 @@ static const struct torture *table_find(const char *file, size_t len)
  * a row, and every .dat file of the directory is in the manifest. */
 static void test_manifest(void **state)
 {
-	bool seen[NTABLE] = { false };
+	bool seen[NTABLE] = {false};
 	size_t len = 0, rows = 0;
 	char *text = read_file(DATA_DIR "MANIFEST.tsv", &len), *line, *save = NULL;
 	DIR *dir;
@@ -1309,7 +1353,7 @@ static void test_manifest(void **state)
 		seen[t - table] = true;
 		if (strcmp(f[2], cls_names[t->cls]) != 0)
 			fail_msg("%s: manifest says %s, the test expects %s", f[0], f[2],
-				 cls_names[t->cls]);
+			         cls_names[t->cls]);
 		snprintf(path, sizeof(path), DATA_DIR "%s", f[0]);
 		data = read_file(path, &dlen);
 		if (!data)
@@ -1331,8 +1375,8 @@ static void test_manifest(void **state)
 		if (n > 4 && strcmp(de->d_name + n - 4, ".dat") == 0 &&
 		    !table_find(de->d_name, n)) {
 			closedir(dir);
-			fail_msg("%s is in %s but neither in MANIFEST.tsv nor tested",
-				 de->d_name, DATA_DIR);
+			fail_msg("%s is in %s but neither in MANIFEST.tsv nor tested", de->d_name,
+			         DATA_DIR);
 		}
 	}
 	closedir(dir);
@@ -1347,10 +1391,10 @@ int main(void)
 	tests[0] = (struct CMUnitTest)cmocka_unit_test(test_manifest);
 	for (size_t i = 0; i < NTABLE; i++)
 		tests[i + 1] = (struct CMUnitTest){
-			.name = table[i].test,
-			.test_func = table[i].fn,
-			.setup_func = fx_setup,
-			.teardown_func = fx_teardown,
+		        .name = table[i].test,
+		        .test_func = table[i].fn,
+		        .setup_func = fx_setup,
+		        .teardown_func = fx_teardown,
 		};
 	return cmocka_run_group_tests_name("rfc4475", tests, NULL, NULL);
 }

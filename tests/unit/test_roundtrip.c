@@ -30,11 +30,11 @@
 
 /* Every file RFC 4475 calls valid or valid-but-semantically-bad. */
 static const char *const files[] = {
-	"wsinv",    "intmeth",  "esc01",     "escnull",    "esc02",    "lwsdisp",
-	"longreq",  "dblreq",   "semiuri",   "transports", "mpart01",  "unreason",
-	"noreason", "inv2543",  "badbranch", "insuf",      "unkscm",   "novelsc",
-	"unksm2",   "bext01",   "invut",     "regaut01",   "multi01",  "mcl01",
-	"bcast",    "zeromf",   "cparam01",  "cparam02",   "regescrt", "sdp01",
+        "wsinv",    "intmeth", "esc01",     "escnull",    "esc02",    "lwsdisp",
+        "longreq",  "dblreq",  "semiuri",   "transports", "mpart01",  "unreason",
+        "noreason", "inv2543", "badbranch", "insuf",      "unkscm",   "novelsc",
+        "unksm2",   "bext01",  "invut",     "regaut01",   "multi01",  "mcl01",
+        "bcast",    "zeromf",  "cparam01",  "cparam02",   "regescrt", "sdp01",
 };
 
 #define NFILES (sizeof(files) / sizeof(files[0]))
@@ -121,9 +121,8 @@ static size_t collapse(struct sip_pl pl, char *buf, size_t cap)
 static void same_pl(const char *what, struct sip_pl a, struct sip_pl b)
 {
 	if (sip_pl_isset(a) != sip_pl_isset(b) || !sip_pl_eq(a, b))
-		fail_msg("%s: \"%.*s\" (%s) became \"%.*s\" (%s)", what, (int)a.len,
-			 a.p ? a.p : "", a.p ? "set" : "unset", (int)b.len, b.p ? b.p : "",
-			 b.p ? "set" : "unset");
+		fail_msg("%s: \"%.*s\" (%s) became \"%.*s\" (%s)", what, (int)a.len, a.p ? a.p : "",
+		         a.p ? "set" : "unset", (int)b.len, b.p ? b.p : "", b.p ? "set" : "unset");
 }
 
 /* Equal once runs of LWS are collapsed (folding is undone by printing). */
@@ -198,12 +197,11 @@ static void same_headers(const struct sip_msg *m1, const struct sip_msg *m2)
 
 		if (a->id != b->id)
 			fail_msg("header %zu: %.*s became %.*s", k, (int)a->name.len, a->name.p,
-				 (int)b->name.len, b->name.p);
+			         (int)b->name.len, b->name.p);
 		if (a->id == SIP_HDR_OTHER && !sip_pl_caseeq(a->name, b->name))
 			fail_msg("header %zu: name %.*s became %.*s", k, (int)a->name.len,
-				 a->name.p, (int)b->name.len, b->name.p);
-		snprintf(what, sizeof(what), "header %zu (%.*s)", k, (int)a->name.len,
-			 a->name.p);
+			         a->name.p, (int)b->name.len, b->name.p);
+		snprintf(what, sizeof(what), "header %zu (%.*s)", k, (int)a->name.len, a->name.p);
 		same_lws(what, a->value, b->value);
 	}
 	/* Exactly one Content-Length comes out, and it is right. */
@@ -260,8 +258,7 @@ static void same_message(const struct sip_msg *m1, const struct sip_msg *m2)
 	assert_int_equal(sip_msg_max_forwards(m1), sip_msg_max_forwards(m2));
 	assert_int_equal(sip_msg_body(m1).len, sip_msg_body(m2).len);
 	if (sip_msg_body(m1).len)
-		assert_memory_equal(sip_msg_body(m1).p, sip_msg_body(m2).p,
-				    sip_msg_body(m1).len);
+		assert_memory_equal(sip_msg_body(m1).p, sip_msg_body(m2).p, sip_msg_body(m1).len);
 
 	/* The semantic verdict survives printing, except for what printing
 	 * repairs: conflicting Content-Lengths (RFC 4475 mcl01). */
@@ -297,8 +294,8 @@ static void test_roundtrip(void **state)
 	rc = sip_msg_parse(&m2, fx->a2, fx->out, (size_t)n, SIP_PARSE_STREAM, &perr);
 	if (rc != 0)
 		fail_msg("%s: printed message does not parse: %s (%s) at \"%.*s\"\n%.*s", fx->name,
-			 sip_err_name(rc), perr.reason, (int)perr.where.len,
-			 perr.where.p ? perr.where.p : "", n, fx->out);
+		         sip_err_name(rc), perr.reason, (int)perr.where.len,
+		         perr.where.p ? perr.where.p : "", n, fx->out);
 	/* The whole output is one framed message, nothing left over. */
 	assert_int_equal(sip_msg_raw(m2).len, (size_t)n);
 	same_message(m1, m2);
@@ -320,11 +317,11 @@ int main(void)
 	for (size_t i = 0; i < NFILES; i++) {
 		snprintf(names[i], sizeof(names[i]), "roundtrip_%s", files[i]);
 		tests[i] = (struct CMUnitTest){
-			.name = names[i],
-			.test_func = test_roundtrip,
-			.setup_func = fx_setup,
-			.teardown_func = fx_teardown,
-			.initial_state = (void *)(uintptr_t)files[i],
+		        .name = names[i],
+		        .test_func = test_roundtrip,
+		        .setup_func = fx_setup,
+		        .teardown_func = fx_teardown,
+		        .initial_state = (void *)(uintptr_t)files[i],
 		};
 	}
 	return cmocka_run_group_tests_name("roundtrip", tests, NULL, NULL);

@@ -30,7 +30,7 @@ struct parsed {
 
 static struct parsed parse_n(const char *s, size_t len)
 {
-	struct parsed p = { malloc(len ? len : 1), { 0 }, 0 };
+	struct parsed p = {malloc(len ? len : 1), {0}, 0};
 
 	assert_non_null(p.buf);
 	if (len)
@@ -65,13 +65,13 @@ static void pl_is_at(struct sip_pl pl, const char *want, const char *what, int l
 {
 	if (!want) {
 		if (pl.p)
-			fail_msg("line %d: %s should be unset, is '%.*s'", line, what,
-				 (int)pl.len, pl.p);
+			fail_msg("line %d: %s should be unset, is '%.*s'", line, what, (int)pl.len,
+			         pl.p);
 		return;
 	}
 	if (!pl.p || pl.len != strlen(want) || memcmp(pl.p, want, pl.len) != 0)
 		fail_msg("line %d: %s should be '%s', is '%.*s'%s", line, what, want,
-			 pl.p ? (int)pl.len : 0, pl.p ? pl.p : "", pl.p ? "" : " (unset)");
+		         pl.p ? (int)pl.len : 0, pl.p ? pl.p : "", pl.p ? "" : " (unset)");
 }
 #define PL_IS(pl, want) pl_is_at((pl), (want), #pl, __LINE__)
 
@@ -85,12 +85,11 @@ static bool same_fields(const struct sip_uri *a, const struct sip_uri *b)
 {
 	return a->scheme == b->scheme && sip_pl_caseeq(a->scheme_pl, b->scheme_pl) &&
 	       same_pl(a->user, b->user) && same_pl(a->password, b->password) &&
-	       same_pl(a->host, b->host) && a->host_type == b->host_type &&
-	       a->port == b->port && sip_pl_eq(a->params, b->params) &&
-	       sip_pl_eq(a->headers, b->headers) && same_pl(a->opaque, b->opaque) &&
-	       same_pl(a->transport, b->transport) && same_pl(a->user_param, b->user_param) &&
-	       same_pl(a->method, b->method) && same_pl(a->ttl, b->ttl) &&
-	       same_pl(a->maddr, b->maddr) && a->lr == b->lr;
+	       same_pl(a->host, b->host) && a->host_type == b->host_type && a->port == b->port &&
+	       sip_pl_eq(a->params, b->params) && sip_pl_eq(a->headers, b->headers) &&
+	       same_pl(a->opaque, b->opaque) && same_pl(a->transport, b->transport) &&
+	       same_pl(a->user_param, b->user_param) && same_pl(a->method, b->method) &&
+	       same_pl(a->ttl, b->ttl) && same_pl(a->maddr, b->maddr) && a->lr == b->lr;
 }
 
 /* ---- valid URIs, every field ----------------------------------------------- */
@@ -114,89 +113,85 @@ struct want {
 #define NOH SIP_HOST_NONE
 
 static const char intmeth[] =
-	"sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too."
-	"(doesn't-it)@example.com";
-static const char esc01_contact[] =
-	"sip:cal%6Cer@host5.example.net;%6C%72;n%61me=v%61lue%25%34%31";
+        "sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too."
+        "(doesn't-it)@example.com";
+static const char esc01_contact[] = "sip:cal%6Cer@host5.example.net;%6C%72;n%61me=v%61lue%25%34%31";
 
 static const struct want valid[] = {
-	{ "sip:alice@atlanta.com", S, "sip", "alice", NULL, "atlanta.com", DOM, 0, "", "", NULL },
-	{ "sips:alice:secretword@atlanta.com;transport=tcp", SS, "sips", "alice", "secretword",
-	  "atlanta.com", DOM, 0, ";transport=tcp", "", NULL },
-	{ "sip:+1-212-555-1212:1234@gateway.com;user=phone", S, "sip", "+1-212-555-1212", "1234",
-	  "gateway.com", DOM, 0, ";user=phone", "", NULL },
-	{ "sip:alice@192.0.2.4", S, "sip", "alice", NULL, "192.0.2.4", V4, 0, "", "", NULL },
-	{ "sip:atlanta.com;method=REGISTER?to=alice%40atlanta.com", S, "sip", NULL, NULL,
-	  "atlanta.com", DOM, 0, ";method=REGISTER", "to=alice%40atlanta.com", NULL },
-	{ "sip:alice;day=tuesday@atlanta.com", S, "sip", "alice;day=tuesday", NULL,
-	  "atlanta.com", DOM, 0, "", "", NULL },
-	{ "SIP:Bob@Biloxi.COM:5060", S, "SIP", "Bob", NULL, "Biloxi.COM", DOM, 5060, "", "",
-	  NULL },
-	{ "sip:[2001:db8::10]:5070", S, "sip", NULL, NULL, "2001:db8::10", V6, 5070, "", "",
-	  NULL },
-	{ "sip:user@[::ffff:192.0.2.1]", S, "sip", "user", NULL, "::ffff:192.0.2.1", V6, 0, "",
-	  "", NULL },
-	{ "sips:[::1]:5061;lr", SS, "sips", NULL, NULL, "::1", V6, 5061, ";lr", "", NULL },
-	{ "sip:[::]", S, "sip", NULL, NULL, "::", V6, 0, "", "", NULL },
-	{ "sip:[2001:DB8:0:0:8:800:200C:417A]", S, "sip", NULL, NULL,
-	  "2001:DB8:0:0:8:800:200C:417A", V6, 0, "", "", NULL },
-	{ "sip:[1:2:3:4:5:6:1.2.3.4]", S, "sip", NULL, NULL, "1:2:3:4:5:6:1.2.3.4", V6, 0, "", "",
-	  NULL },
-	{ "sip:[1::]:1", S, "sip", NULL, NULL, "1::", V6, 1, "", "", NULL },
-	{ "sip:[1:2:3:4:5:6:7::]", S, "sip", NULL, NULL, "1:2:3:4:5:6:7::", V6, 0, "", "", NULL },
-	{ "sip:alice@atlanta.com;lr;foo=bar?subject=x&priority=urgent", S, "sip", "alice", NULL,
-	  "atlanta.com", DOM, 0, ";lr;foo=bar", "subject=x&priority=urgent", NULL },
-	{ "sip:user;par=u%40example.net@example.com", S, "sip", "user;par=u%40example.net", NULL,
-	  "example.com", DOM, 0, "", "", NULL },
-	{ intmeth, S, "sip", "1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*",
-	  "&it+has=1,weird!*pas$wo~d_too.(doesn't-it)", "example.com", DOM, 0, "", "", NULL },
-	{ "sip:%75se%72@example.com", S, "sip", "%75se%72", NULL, "example.com", DOM, 0, "", "",
-	  NULL },
-	{ "sip:sips%3Auser%40example.com@example.net", S, "sip", "sips%3Auser%40example.com",
-	  NULL, "example.net", DOM, 0, "", "", NULL },
-	{ esc01_contact, S, "sip", "cal%6Cer", NULL, "host5.example.net", DOM, 0,
-	  ";%6C%72;n%61me=v%61lue%25%34%31", "", NULL },
-	{ "sip:null-%00-null@example.com", S, "sip", "null-%00-null", NULL, "example.com", DOM, 0,
-	  "", "", NULL },
-	{ "sip:user@example.com?Route=%3Csip:example.com%3E", S, "sip", "user", NULL,
-	  "example.com", DOM, 0, "", "Route=%3Csip:example.com%3E", NULL },
-	{ "sip:user:@host.example.com", S, "sip", "user", "", "host.example.com", DOM, 0, "", "",
-	  NULL },
-	{ "sip:example.com.:65535", S, "sip", NULL, NULL, "example.com.", DOM, 65535, "", "",
-	  NULL },
-	{ "sip:a@x-1.b_c.example.com", S, "sip", "a", NULL, "x-1.b_c.example.com", DOM, 0, "", "",
-	  NULL },
-	{ "sip:127.0.0.1:5080", S, "sip", NULL, NULL, "127.0.0.1", V4, 5080, "", "", NULL },
-	{ "sip:u@1.2.3.4:5060;maddr=239.255.255.1;ttl=15;transport=udp;x", S, "sip", "u", NULL,
-	  "1.2.3.4", V4, 5060, ";maddr=239.255.255.1;ttl=15;transport=udp;x", "", NULL },
-	{ "sip:services.example.com;lr;unknownwith=value;unknown-no-value", S, "sip", NULL, NULL,
-	  "services.example.com", DOM, 0, ";lr;unknownwith=value;unknown-no-value", "", NULL },
-	{ "sip:h.example.com;p=[a]/:&+$-_.!~*'()%20?h=[]/?:+$&i=", S, "sip", NULL, NULL,
-	  "h.example.com", DOM, 0, ";p=[a]/:&+$-_.!~*'()%20", "h=[]/?:+$&i=", NULL },
-	{ "tel:+1-201-555-0123", T, "tel", "+1-201-555-0123", NULL, NULL, NOH, 0, "", "", NULL },
-	{ "tel:+1-201-555-0123;phone-context=example.com", T, "tel", "+1-201-555-0123", NULL,
-	  NULL, NOH, 0, ";phone-context=example.com", "", NULL },
-	{ "tel:7042;phone-context=example.com", T, "tel", "7042", NULL, NULL, NOH, 0,
-	  ";phone-context=example.com", "", NULL },
-	{ "tel:863-1234;phone-context=+1-914-555", T, "tel", "863-1234", NULL, NULL, NOH, 0,
-	  ";phone-context=+1-914-555", "", NULL },
-	{ "TEL:+1(201)555.0123;ext=12-34;isub=abc;foo", T, "TEL", "+1(201)555.0123", NULL, NULL,
-	  NOH, 0, ";ext=12-34;isub=abc;foo", "", NULL },
-	{ "tel:*21#;phone-context=example.com", T, "tel", "*21#", NULL, NULL, NOH, 0,
-	  ";phone-context=example.com", "", NULL },
-	{ "nobodyKnowsThisScheme:totallyopaquecontent", O, "nobodyKnowsThisScheme", NULL, NULL,
-	  NULL, NOH, 0, "", "", "totallyopaquecontent" },
-	{ "soap.beep://192.0.2.103:3002", O, "soap.beep", NULL, NULL, NULL, NOH, 0, "", "",
-	  "//192.0.2.103:3002" },
-	{ "isbn:2983792873", O, "isbn", NULL, NULL, NULL, NOH, 0, "", "", "2983792873" },
-	{ "http://www.example.com", O, "http", NULL, NULL, NULL, NOH, 0, "", "",
-	  "//www.example.com" },
-	{ "name:John_Smith", O, "name", NULL, NULL, NULL, NOH, 0, "", "", "John_Smith" },
-	{ "urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6", O, "urn", NULL, NULL, NULL, NOH, 0, "",
-	  "", "uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6" },
-	{ "mailto:a%20b@example.com?subject=x;y", O, "mailto", NULL, NULL, NULL, NOH, 0, "", "",
-	  "a%20b@example.com?subject=x;y" },
-	{ "sipx+1.-:x", O, "sipx+1.-", NULL, NULL, NULL, NOH, 0, "", "", "x" },
+        {"sip:alice@atlanta.com", S, "sip", "alice", NULL, "atlanta.com", DOM, 0, "", "", NULL},
+        {"sips:alice:secretword@atlanta.com;transport=tcp", SS, "sips", "alice", "secretword",
+         "atlanta.com", DOM, 0, ";transport=tcp", "", NULL},
+        {"sip:+1-212-555-1212:1234@gateway.com;user=phone", S, "sip", "+1-212-555-1212", "1234",
+         "gateway.com", DOM, 0, ";user=phone", "", NULL},
+        {"sip:alice@192.0.2.4", S, "sip", "alice", NULL, "192.0.2.4", V4, 0, "", "", NULL},
+        {"sip:atlanta.com;method=REGISTER?to=alice%40atlanta.com", S, "sip", NULL, NULL,
+         "atlanta.com", DOM, 0, ";method=REGISTER", "to=alice%40atlanta.com", NULL},
+        {"sip:alice;day=tuesday@atlanta.com", S, "sip", "alice;day=tuesday", NULL, "atlanta.com",
+         DOM, 0, "", "", NULL},
+        {"SIP:Bob@Biloxi.COM:5060", S, "SIP", "Bob", NULL, "Biloxi.COM", DOM, 5060, "", "", NULL},
+        {"sip:[2001:db8::10]:5070", S, "sip", NULL, NULL, "2001:db8::10", V6, 5070, "", "", NULL},
+        {"sip:user@[::ffff:192.0.2.1]", S, "sip", "user", NULL, "::ffff:192.0.2.1", V6, 0, "", "",
+         NULL},
+        {"sips:[::1]:5061;lr", SS, "sips", NULL, NULL, "::1", V6, 5061, ";lr", "", NULL},
+        {"sip:[::]", S, "sip", NULL, NULL, "::", V6, 0, "", "", NULL},
+        {"sip:[2001:DB8:0:0:8:800:200C:417A]", S, "sip", NULL, NULL, "2001:DB8:0:0:8:800:200C:417A",
+         V6, 0, "", "", NULL},
+        {"sip:[1:2:3:4:5:6:1.2.3.4]", S, "sip", NULL, NULL, "1:2:3:4:5:6:1.2.3.4", V6, 0, "", "",
+         NULL},
+        {"sip:[1::]:1", S, "sip", NULL, NULL, "1::", V6, 1, "", "", NULL},
+        {"sip:[1:2:3:4:5:6:7::]", S, "sip", NULL, NULL, "1:2:3:4:5:6:7::", V6, 0, "", "", NULL},
+        {"sip:alice@atlanta.com;lr;foo=bar?subject=x&priority=urgent", S, "sip", "alice", NULL,
+         "atlanta.com", DOM, 0, ";lr;foo=bar", "subject=x&priority=urgent", NULL},
+        {"sip:user;par=u%40example.net@example.com", S, "sip", "user;par=u%40example.net", NULL,
+         "example.com", DOM, 0, "", "", NULL},
+        {intmeth, S, "sip", "1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*",
+         "&it+has=1,weird!*pas$wo~d_too.(doesn't-it)", "example.com", DOM, 0, "", "", NULL},
+        {"sip:%75se%72@example.com", S, "sip", "%75se%72", NULL, "example.com", DOM, 0, "", "",
+         NULL},
+        {"sip:sips%3Auser%40example.com@example.net", S, "sip", "sips%3Auser%40example.com", NULL,
+         "example.net", DOM, 0, "", "", NULL},
+        {esc01_contact, S, "sip", "cal%6Cer", NULL, "host5.example.net", DOM, 0,
+         ";%6C%72;n%61me=v%61lue%25%34%31", "", NULL},
+        {"sip:null-%00-null@example.com", S, "sip", "null-%00-null", NULL, "example.com", DOM, 0,
+         "", "", NULL},
+        {"sip:user@example.com?Route=%3Csip:example.com%3E", S, "sip", "user", NULL, "example.com",
+         DOM, 0, "", "Route=%3Csip:example.com%3E", NULL},
+        {"sip:user:@host.example.com", S, "sip", "user", "", "host.example.com", DOM, 0, "", "",
+         NULL},
+        {"sip:example.com.:65535", S, "sip", NULL, NULL, "example.com.", DOM, 65535, "", "", NULL},
+        {"sip:a@x-1.b_c.example.com", S, "sip", "a", NULL, "x-1.b_c.example.com", DOM, 0, "", "",
+         NULL},
+        {"sip:127.0.0.1:5080", S, "sip", NULL, NULL, "127.0.0.1", V4, 5080, "", "", NULL},
+        {"sip:u@1.2.3.4:5060;maddr=239.255.255.1;ttl=15;transport=udp;x", S, "sip", "u", NULL,
+         "1.2.3.4", V4, 5060, ";maddr=239.255.255.1;ttl=15;transport=udp;x", "", NULL},
+        {"sip:services.example.com;lr;unknownwith=value;unknown-no-value", S, "sip", NULL, NULL,
+         "services.example.com", DOM, 0, ";lr;unknownwith=value;unknown-no-value", "", NULL},
+        {"sip:h.example.com;p=[a]/:&+$-_.!~*'()%20?h=[]/?:+$&i=", S, "sip", NULL, NULL,
+         "h.example.com", DOM, 0, ";p=[a]/:&+$-_.!~*'()%20", "h=[]/?:+$&i=", NULL},
+        {"tel:+1-201-555-0123", T, "tel", "+1-201-555-0123", NULL, NULL, NOH, 0, "", "", NULL},
+        {"tel:+1-201-555-0123;phone-context=example.com", T, "tel", "+1-201-555-0123", NULL, NULL,
+         NOH, 0, ";phone-context=example.com", "", NULL},
+        {"tel:7042;phone-context=example.com", T, "tel", "7042", NULL, NULL, NOH, 0,
+         ";phone-context=example.com", "", NULL},
+        {"tel:863-1234;phone-context=+1-914-555", T, "tel", "863-1234", NULL, NULL, NOH, 0,
+         ";phone-context=+1-914-555", "", NULL},
+        {"TEL:+1(201)555.0123;ext=12-34;isub=abc;foo", T, "TEL", "+1(201)555.0123", NULL, NULL, NOH,
+         0, ";ext=12-34;isub=abc;foo", "", NULL},
+        {"tel:*21#;phone-context=example.com", T, "tel", "*21#", NULL, NULL, NOH, 0,
+         ";phone-context=example.com", "", NULL},
+        {"nobodyKnowsThisScheme:totallyopaquecontent", O, "nobodyKnowsThisScheme", NULL, NULL, NULL,
+         NOH, 0, "", "", "totallyopaquecontent"},
+        {"soap.beep://192.0.2.103:3002", O, "soap.beep", NULL, NULL, NULL, NOH, 0, "", "",
+         "//192.0.2.103:3002"},
+        {"isbn:2983792873", O, "isbn", NULL, NULL, NULL, NOH, 0, "", "", "2983792873"},
+        {"http://www.example.com", O, "http", NULL, NULL, NULL, NOH, 0, "", "",
+         "//www.example.com"},
+        {"name:John_Smith", O, "name", NULL, NULL, NULL, NOH, 0, "", "", "John_Smith"},
+        {"urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6", O, "urn", NULL, NULL, NULL, NOH, 0, "",
+         "", "uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6"},
+        {"mailto:a%20b@example.com?subject=x;y", O, "mailto", NULL, NULL, NULL, NOH, 0, "", "",
+         "a%20b@example.com?subject=x;y"},
+        {"sipx+1.-:x", O, "sipx+1.-", NULL, NULL, NULL, NOH, 0, "", "", "x"},
 };
 
 /* Field f of the parsed URI against the table; messages name the input. */
@@ -208,7 +203,7 @@ static void check_want(const struct want *w)
 
 	if (p.u.scheme != w->scheme || p.u.host_type != w->ht || p.u.port != w->port)
 		fail_msg("%s: scheme %d host_type %d port %u", w->in, p.u.scheme, p.u.host_type,
-			 p.u.port);
+		         p.u.port);
 	FIELD(scheme_pl);
 	FIELD(user);
 	FIELD(password);
@@ -232,7 +227,7 @@ static void test_valid_fields(void **state)
 static void test_known_params(void **state)
 {
 	struct parsed p = PARSE_OK("sip:u@h.com;Transport=TCP;user=phone;method=INVITE;ttl=15;"
-				   "maddr=239.1.2.3;lr;transport=udp");
+	                           "maddr=239.1.2.3;lr;transport=udp");
 
 	(void)state;
 	PL_IS(p.u.transport, "TCP"); /* the first of two */
@@ -369,28 +364,124 @@ static void test_rfc4475(void **state)
 /* ---- malformed input -------------------------------------------------------- */
 
 static const char *const invalid[] = {
-	"", "sip", "sip:", "sips:", ":x", "1sip:x", "s p:x", "sip:@host", "sip::pw@host",
-	"sip:user@", "sip:user@;lr", "sip:host:65536", "sip:host:abc", "sip:host:",
-	"sip:host:0", "sip:host:123456", "sip:host:99999", "sip:host:-1", "sip:[::1",
-	"sip:[::1]x", "sip:[]", "sip:[1:2:3]", "sip:[::1::2]", "sip:[12345::]",
-	"sip:[1:2:3:4:5:6:7:8:9]", "sip:[1:2:3:4:5:6:7]", "sip:[:1]", "sip:[1:]",
-	"sip:[1:::2]", "sip:[::1.2.3.256]", "sip:[1.2.3.4::]", "sip:[1.2.3.4]",
-	"sip:[g::1]", "sip:[1:2:3:4:5:6:7:1.2.3.4]", "sip:[::1%eth0]", "sip:[::1]]",
-	"sip:%4@h", "sip:%GG@h", "sip:a%4", "sip:u%@h", "sip:u:p%@h", "sip:u@h;p=%4",
-	"sip:u@h;%zz", "sip:u@h?a=%zz", "sip:a b@h", " sip:a@b", "sip:a@b ", "sip:a@b; lr",
-	"sip:a@b ;lr", "sip:a@b\r\n", "sip:a@b\t", "<sip:a@b>", "sip:<a@b>", "sip:a@b>",
-	"\"sip:a@b\"", "sip:\"a\"@b", "sip:a@b;x=\"q\"", "sip:a@b;x=`", "sip:1.2.3.256",
-	"sip:256.1.1.1", "sip:1.2.3", "sip:1.2.3.4.5", "sip:1234.1.1.1", "sip:a@b@c",
-	"sip:a@b;", "sip:a@b;;x", "sip:a@b;x=", "sip:a@b;=x", "sip:a@b;x=y=z", "sip:a@b?",
-	"sip:a@b?x", "sip:a@b?=y", "sip:a@b?x=y&", "sip:a@b?x=y&&z=w", "sip:a@b?x=y?z=w;q",
-	"sip:-a.com", "sip:a-.com", "sip:a..com", "sip:.a.com", "sip:a.com..", "sip:a.1com",
-	"sip:a:b:c@d", "sip:a@b/c", "sip:a@b:5060:5060", "sip:a@h\xc3\xa9.com",
-	"sip:\xc3\xa9@h.com", "sip:a@b;x=\xff", "tel:", "tel:+", "tel:+-", "tel:abc",
-	"tel:1234", "tel:+1;ext=", "tel:+1;ext=x", "tel:+1;ext", "tel:+1;phone-context=",
-	"tel:1;phone-context=-bad", "tel:1;phone-context=+", "tel:+1@host", "tel:+1;a b",
-	"tel:+1;a_b=c", "tel:+1;", "tel:+1?x=y", "tel:+1;isub", "tel:+1x", "tel:+ 1",
-	"foo:", "foo: bar", "foo:<x>", "http://a b", "x:%zz", "x:a\"b", "x:a#frag",
-	"x:a{b}", "x:a\\b", "x:a|b", "x:a^b", "x:a`b",
+        "",
+        "sip",
+        "sip:",
+        "sips:",
+        ":x",
+        "1sip:x",
+        "s p:x",
+        "sip:@host",
+        "sip::pw@host",
+        "sip:user@",
+        "sip:user@;lr",
+        "sip:host:65536",
+        "sip:host:abc",
+        "sip:host:",
+        "sip:host:0",
+        "sip:host:123456",
+        "sip:host:99999",
+        "sip:host:-1",
+        "sip:[::1",
+        "sip:[::1]x",
+        "sip:[]",
+        "sip:[1:2:3]",
+        "sip:[::1::2]",
+        "sip:[12345::]",
+        "sip:[1:2:3:4:5:6:7:8:9]",
+        "sip:[1:2:3:4:5:6:7]",
+        "sip:[:1]",
+        "sip:[1:]",
+        "sip:[1:::2]",
+        "sip:[::1.2.3.256]",
+        "sip:[1.2.3.4::]",
+        "sip:[1.2.3.4]",
+        "sip:[g::1]",
+        "sip:[1:2:3:4:5:6:7:1.2.3.4]",
+        "sip:[::1%eth0]",
+        "sip:[::1]]",
+        "sip:%4@h",
+        "sip:%GG@h",
+        "sip:a%4",
+        "sip:u%@h",
+        "sip:u:p%@h",
+        "sip:u@h;p=%4",
+        "sip:u@h;%zz",
+        "sip:u@h?a=%zz",
+        "sip:a b@h",
+        " sip:a@b",
+        "sip:a@b ",
+        "sip:a@b; lr",
+        "sip:a@b ;lr",
+        "sip:a@b\r\n",
+        "sip:a@b\t",
+        "<sip:a@b>",
+        "sip:<a@b>",
+        "sip:a@b>",
+        "\"sip:a@b\"",
+        "sip:\"a\"@b",
+        "sip:a@b;x=\"q\"",
+        "sip:a@b;x=`",
+        "sip:1.2.3.256",
+        "sip:256.1.1.1",
+        "sip:1.2.3",
+        "sip:1.2.3.4.5",
+        "sip:1234.1.1.1",
+        "sip:a@b@c",
+        "sip:a@b;",
+        "sip:a@b;;x",
+        "sip:a@b;x=",
+        "sip:a@b;=x",
+        "sip:a@b;x=y=z",
+        "sip:a@b?",
+        "sip:a@b?x",
+        "sip:a@b?=y",
+        "sip:a@b?x=y&",
+        "sip:a@b?x=y&&z=w",
+        "sip:a@b?x=y?z=w;q",
+        "sip:-a.com",
+        "sip:a-.com",
+        "sip:a..com",
+        "sip:.a.com",
+        "sip:a.com..",
+        "sip:a.1com",
+        "sip:a:b:c@d",
+        "sip:a@b/c",
+        "sip:a@b:5060:5060",
+        "sip:a@h\xc3\xa9.com",
+        "sip:\xc3\xa9@h.com",
+        "sip:a@b;x=\xff",
+        "tel:",
+        "tel:+",
+        "tel:+-",
+        "tel:abc",
+        "tel:1234",
+        "tel:+1;ext=",
+        "tel:+1;ext=x",
+        "tel:+1;ext",
+        "tel:+1;phone-context=",
+        "tel:1;phone-context=-bad",
+        "tel:1;phone-context=+",
+        "tel:+1@host",
+        "tel:+1;a b",
+        "tel:+1;a_b=c",
+        "tel:+1;",
+        "tel:+1?x=y",
+        "tel:+1;isub",
+        "tel:+1x",
+        "tel:+ 1",
+        "foo:",
+        "foo: bar",
+        "foo:<x>",
+        "http://a b",
+        "x:%zz",
+        "x:a\"b",
+        "x:a#frag",
+        "x:a{b}",
+        "x:a\\b",
+        "x:a|b",
+        "x:a^b",
+        "x:a`b",
 };
 
 static void test_invalid(void **state)
@@ -488,14 +579,14 @@ static void test_print(void **state)
 {
 	(void)state;
 	printed_is("SIP:Alice@AtLanTa.CoM:05060;Transport=TCP",
-		   "sip:Alice@AtLanTa.CoM:5060;Transport=TCP");
+	           "sip:Alice@AtLanTa.CoM:5060;Transport=TCP");
 	printed_is("SIPS:[::1]:5061", "sips:[::1]:5061");
 	printed_is("sips:[2001:DB8::10]", "sips:[2001:DB8::10]");
 	printed_is("HTTP://Www.Example.com", "http://Www.Example.com");
 	printed_is("Soap.BEEP://x", "soap.beep://x");
 	printed_is("TEL:+1-201-555-0123;Ext=1", "tel:+1-201-555-0123;Ext=1");
 	printed_is("sip:%61lice:p%40ss@h.com;%6C%72?s=%20",
-		   "sip:%61lice:p%40ss@h.com;%6C%72?s=%20");
+	           "sip:%61lice:p%40ss@h.com;%6C%72?s=%20");
 	printed_is("sip:user:@h.com", "sip:user:@h.com");
 	printed_is("sip:h.com:1", "sip:h.com:1");
 	printed_is("sip:h.com:65535", "sip:h.com:65535");
@@ -547,7 +638,7 @@ static void eq_at(const char *a, const char *b, bool want, int line)
 
 	if (sip_uri_eq(&p.u, &q.u) != want || sip_uri_eq(&q.u, &p.u) != want)
 		fail_msg("line %d: %s and %s should %sbe equivalent", line, a, b,
-			 want ? "" : "not ");
+		         want ? "" : "not ");
 	if (!sip_uri_eq(&p.u, &p.u) || !sip_uri_eq(&q.u, &q.u))
 		fail_msg("line %d: equivalence is not reflexive", line);
 	done(&p);
@@ -597,8 +688,7 @@ static void test_eq_sip(void **state)
 	NE("sip:a:@h.com", "sip:a@h.com");
 	EQ("sip:user;par=u%40example.net@example.com",
 	   "sip:user;p%61r=u%40example.net@example.com");
-	NE("sip:user;par=u%40example.net@example.com",
-	   "sip:user;par=u%40Example.net@example.com");
+	NE("sip:user;par=u%40example.net@example.com", "sip:user;par=u%40Example.net@example.com");
 	/* hosts: case-insensitive, IP addresses by value. */
 	EQ("sip:[2001:db8::10]", "sip:[2001:DB8:0:0:0:0:0:10]");
 	EQ("sip:[::ffff:192.0.2.1]", "sip:[::ffff:c000:201]");
@@ -717,14 +807,14 @@ static void test_escaped_eq(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid_fields),  cmocka_unit_test(test_known_params),
-		cmocka_unit_test(test_uri_param),     cmocka_unit_test(test_rfc4475),
-		cmocka_unit_test(test_invalid),       cmocka_unit_test(test_invalid_bytes),
-		cmocka_unit_test(test_print),         cmocka_unit_test(test_print_nospace),
-		cmocka_unit_test(test_round_trip),    cmocka_unit_test(test_eq_rfc3261),
-		cmocka_unit_test(test_eq_sip),        cmocka_unit_test(test_eq_tel),
-		cmocka_unit_test(test_eq_other),      cmocka_unit_test(test_unescape),
-		cmocka_unit_test(test_escaped_eq),    cmocka_unit_test(test_limits),
+	        cmocka_unit_test(test_valid_fields), cmocka_unit_test(test_known_params),
+	        cmocka_unit_test(test_uri_param),    cmocka_unit_test(test_rfc4475),
+	        cmocka_unit_test(test_invalid),      cmocka_unit_test(test_invalid_bytes),
+	        cmocka_unit_test(test_print),        cmocka_unit_test(test_print_nospace),
+	        cmocka_unit_test(test_round_trip),   cmocka_unit_test(test_eq_rfc3261),
+	        cmocka_unit_test(test_eq_sip),       cmocka_unit_test(test_eq_tel),
+	        cmocka_unit_test(test_eq_other),     cmocka_unit_test(test_unescape),
+	        cmocka_unit_test(test_escaped_eq),   cmocka_unit_test(test_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
