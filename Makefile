@@ -43,7 +43,7 @@ fuzz: sanitize
 bench: build
 	$(RELEASE)/bench_parse
 
-FORMATTED := include/libsip/*.h src/*/*.c src/*/*.h tests/unit/*.c fuzz/*.c bench/*.c
+FORMATTED := include/libsip/*.h src/*/*.c src/*/*.h tests/unit/*.c tests/support/*.h fuzz/*.c bench/*.c
 
 format-check: bootstrap
 	@clang-format --dry-run --Werror $(FORMATTED)

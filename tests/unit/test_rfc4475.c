@@ -25,6 +25,8 @@
 #include "libsip/msg.h"
 #include "libsip/uri.h"
 
+#include "test_util.h"
+
 #define DATA_DIR SIPD_TESTDATA "/rfc4475/"
 #define ARENA_LIMIT (1u << 20)
 
@@ -38,28 +40,6 @@ struct fx {
 	struct sip_parse_err perr;
 	int rc;
 };
-
-/* The file's bytes, exactly (no text mode); the buffer is exactly len
- * bytes long so that AddressSanitizer catches any read past the end. */
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-		buf = malloc(n ? (size_t)n : 1);
-		if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-		}
-		*len = (size_t)n;
-	}
-	fclose(f);
-	return buf;
-}
 
 static int fx_setup(void **state)
 {
@@ -91,7 +71,7 @@ static int load(struct fx *fx, const char *name)
 	snprintf(path, sizeof(path), DATA_DIR "%s.dat", name);
 	free(fx->buf);
 	sip_arena_reset(fx->a);
-	fx->buf = read_file(path, &fx->len);
+	fx->buf = test_read_file(path, &fx->len);
 	if (!fx->buf)
 		fail_msg("cannot read %s", path);
 	fx->m = NULL;
@@ -1320,7 +1300,7 @@ static void test_manifest(void **state)
 {
 	bool seen[NTABLE] = {false};
 	size_t len = 0, rows = 0;
-	char *text = read_file(DATA_DIR "MANIFEST.tsv", &len), *line, *save = NULL;
+	char *text = test_read_file(DATA_DIR "MANIFEST.tsv", &len), *line, *save = NULL;
 	DIR *dir;
 	struct dirent *de;
 
@@ -1355,7 +1335,7 @@ static void test_manifest(void **state)
 			fail_msg("%s: manifest says %s, the test expects %s", f[0], f[2],
 			         cls_names[t->cls]);
 		snprintf(path, sizeof(path), DATA_DIR "%s", f[0]);
-		data = read_file(path, &dlen);
+		data = test_read_file(path, &dlen);
 		if (!data)
 			fail_msg("%s is listed but missing", f[0]);
 		assert_true(dlen > 0);
