@@ -1,0 +1,137 @@
+/*
+ * transport.h — the transport layer (RFC 3261 §18): UDP and TCP listeners
+ * on IPv4 and IPv6, an epoll event loop per worker thread with timers,
+ * TCP framing with the message core's framer, connection reuse, idle
+ * timeouts, RFC 5626 keep-alives, size and connection caps.
+ *
+ * The layer moves bytes: it hands each whole received message up through a
+ * callback with where it came from, and sends bytes to a destination.
+ * Parsing and the §18 rules about where a response goes live in the layer
+ * above, which gets the helpers at the bottom of this file.
+ */
+#ifndef LIBSIP_TRANSPORT_H
+#define LIBSIP_TRANSPORT_H
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "libsip/base.h"
+#include "libsip/hdr.h"
+
+enum tp_proto {
+	TP_UDP = 0,
+	TP_TCP,
+};
+
+/* A socket address, IPv4 or IPv6. */
+struct tp_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
+/* Parses "udp:127.0.0.1:5060", "tcp:[::1]:5060" (port optional: 5060).
+ * Returns 0 or SIP_ERR_SYNTAX. */
+int tp_listen_spec_parse(const char *spec, enum tp_proto *proto, struct tp_addr *addr);
+/* Parses a numeric host ("192.0.2.1", "::1", "[::1]") and a port. */
+int tp_addr_from_host(struct tp_addr *addr, struct sip_pl host, uint16_t port);
+/* "127.0.0.1:5060" / "[::1]:5060" into buf; returns buf. */
+const char *tp_addr_str(const struct tp_addr *addr, char *buf, size_t cap);
+/* Numeric host without brackets, and port. */
+void tp_addr_host(const struct tp_addr *addr, char *buf, size_t cap);
+uint16_t tp_addr_port(const struct tp_addr *addr);
+bool tp_addr_eq(const struct tp_addr *a, const struct tp_addr *b);
+const char *tp_proto_name(enum tp_proto p); /* "UDP", "TCP" */
+
+/* ---- configuration ------------------------------------------------------- */
+
+struct tp_cfg {
+	size_t max_msg;        /* largest message/datagram accepted (default 65536) */
+	unsigned max_conns;    /* TCP connections in total (default 4096) */
+	size_t max_conn_buf;   /* bytes buffered per connection, in and out (default 256 KiB) */
+	unsigned idle_ms;      /* TCP idle timeout (default 300000) */
+	unsigned workers;      /* worker threads (default: number of cores) */
+	int udp_rcvbuf;        /* SO_RCVBUF for UDP sockets (default 4 MiB) */
+};
+
+/* Fills cfg with the defaults above. */
+void tp_cfg_default(struct tp_cfg *cfg);
+
+/* ---- received messages ---------------------------------------------------- */
+
+/* One whole message as received. The bytes are valid only during the
+ * callback (copy or parse with SIP_PARSE_COPY to keep them). */
+struct tp_rx {
+	const char *buf;
+	size_t len;
+	enum tp_proto proto;
+	struct tp_addr src;    /* the peer */
+	struct tp_addr local;  /* the listener's address */
+	uint64_t conn_id;      /* TCP connection it came on (0 for UDP) */
+	unsigned worker;       /* index of the worker thread running the callback */
+};
+
+/* Called on a worker thread for every whole message (TCP: framed by
+ * Content-Length; UDP: one datagram). Oversized input never gets here: the
+ * transport answers 513 itself where it can (see tp_oversize_fn). */
+typedef void (*tp_recv_fn)(const struct tp_rx *rx, void *arg);
+
+/* Called when a datagram or a framed TCP message is over max_msg, with
+ * its first bytes (up to max_msg), so the layer above can answer 513 to a
+ * request whose headers it can still read. */
+typedef void (*tp_oversize_fn)(const struct tp_rx *rx, void *arg);
+
+/* ---- the transport --------------------------------------------------------- */
+
+struct tp;
+
+/* Creates the transport with cfg (copied), not yet listening. */
+int tp_new(struct tp **out, const struct tp_cfg *cfg, tp_recv_fn recv, tp_oversize_fn oversize,
+	   void *arg);
+/* Adds a listener (UDP: one SO_REUSEPORT socket per worker, or one shared
+ * socket — see DESIGN.md; TCP: one listening socket). Returns 0 or a
+ * negative errno-style error (-errno) with the address in the log. */
+int tp_listen(struct tp *t, enum tp_proto proto, const struct tp_addr *addr);
+/* The bound address of listener i (port filled when 0 was asked). */
+const struct tp_addr *tp_listener_addr(const struct tp *t, unsigned i, enum tp_proto *proto);
+unsigned tp_listener_count(const struct tp *t);
+/* Starts the worker threads; returns at once. */
+int tp_start(struct tp *t);
+/* Stops the workers and waits for them; safe from a signal-driven thread
+ * (not from a signal handler). */
+void tp_stop(struct tp *t);
+/* Frees everything (after tp_stop). */
+void tp_free(struct tp *t);
+
+/* Sends buf to dst over proto. For TCP, conn_id != 0 sends on that
+ * connection if it is still open; otherwise an open connection to dst is
+ * reused, else one is opened (non-blocking; bytes are queued until it
+ * connects). Thread-safe. Returns 0 or a negative error (the message is
+ * then not sent: a transport error for the transaction layer). */
+int tp_send(struct tp *t, enum tp_proto proto, const struct tp_addr *dst, uint64_t conn_id,
+	    const char *buf, size_t len);
+
+/* ---- timers on the worker loops -------------------------------------------- */
+
+/* Milliseconds of CLOCK_MONOTONIC. */
+uint64_t tp_now_ms(void);
+
+/* Called every tick_ms on every worker thread (worker = its index), for
+ * the transaction layer's timer wheel. */
+typedef void (*tp_tick_fn)(unsigned worker, uint64_t now_ms, void *arg);
+void tp_set_tick(struct tp *t, unsigned tick_ms, tp_tick_fn tick, void *arg);
+
+/* ---- RFC 3261 §18 helpers for the layer above --------------------------------- */
+
+/* §18.2.1: whether the server must add received= to this top Via (the
+ * sent-by host differs from the source address), and whether to fill
+ * rport= (RFC 3581: the Via carries rport). */
+bool tp_via_needs_received(const struct sip_via *via, const struct tp_addr *src);
+
+/* §18.2.2 and RFC 3581 §4: where a response to a request that arrived as
+ * rx with top Via via goes: back over the connection for TCP; for UDP to
+ * maddr (port from sent-by or 5060), else to received (or the source
+ * address) at rport or the sent-by port. Fills *dst and *conn_id. */
+int tp_response_dest(const struct tp_rx *rx, const struct sip_via *via, struct tp_addr *dst,
+		     uint64_t *conn_id);
+
+#endif /* LIBSIP_TRANSPORT_H */

@@ -1,0 +1,150 @@
+/*
+ * tsx.h — the transaction layer (RFC 3261 §17, RFC 6026): the INVITE and
+ * non-INVITE client and server machines with timers A–K, matching of
+ * requests and responses to transactions (§17.1.3, §17.2.3, RFC 2543
+ * rules for branches without the magic cookie), retransmission, and
+ * transport errors reported up.
+ *
+ * The layer owns retransmission and timers; nothing above it re-sends. It
+ * sends through a function it is given (the transport, or an in-memory
+ * loop in tests) and reads time only from tsx_layer_tick(), so tests drive
+ * it with a fake clock. It is safe to use from several worker threads:
+ * transactions live in a table sharded by the hash of their key, one lock
+ * per shard, and no lock is held while a callback or a send runs.
+ */
+#ifndef LIBSIP_TSX_H
+#define LIBSIP_TSX_H
+
+#include "libsip/msg.h"
+#include "libsip/transport.h"
+
+struct tsx_cfg {
+	unsigned t1_ms; /* RTT estimate (default 500) */
+	unsigned t2_ms; /* max retransmit interval for non-INVITE (default 4000) */
+	unsigned t4_ms; /* max time a message stays in the network (default 5000) */
+	unsigned shards; /* table shards (default 64) */
+};
+
+void tsx_cfg_default(struct tsx_cfg *cfg);
+
+/* Where a message goes to or came from. */
+struct tsx_peer {
+	enum tp_proto proto;
+	struct tp_addr addr;
+	uint64_t conn_id; /* TCP connection, 0 for none/UDP */
+};
+
+/* Reliable transports (TCP) skip the retransmissions and set the "wait"
+ * timers (D, I, J, K) to zero, as §17 says. */
+static inline bool tsx_peer_reliable(const struct tsx_peer *p)
+{
+	return p->proto != TP_UDP;
+}
+
+enum tsx_kind {
+	TSX_CLIENT_INVITE, /* ICT, Figure 5 */
+	TSX_CLIENT,	   /* NICT, Figure 6 */
+	TSX_SERVER_INVITE, /* IST, Figure 7 + RFC 6026 Accepted */
+	TSX_SERVER,	   /* NIST, Figure 8 */
+};
+
+enum tsx_state {
+	TSX_CALLING,
+	TSX_TRYING,
+	TSX_PROCEEDING,
+	TSX_COMPLETED,
+	TSX_CONFIRMED,
+	TSX_ACCEPTED,
+	TSX_TERMINATED,
+};
+
+struct tsx;
+struct tsx_layer;
+
+/* What the layer tells the layer above. Every callback runs without any
+ * lock held, on the thread that received the message or ticked the timer.
+ * A struct tsx * passed to a callback is valid during it; keep it longer
+ * with tsx_ref(). */
+struct tsx_ops {
+	/* Sends bytes; 0 or a negative error (a transport error). */
+	int (*send)(void *arg, const struct tsx_peer *to, const char *buf, size_t len);
+	/* A request that created a new server transaction. The layer above
+	 * answers with tsx_respond() now or later. */
+	void (*request)(void *arg, struct tsx *st, const struct sip_msg *req,
+			const struct tsx_peer *from);
+	/* A request that belongs to no transaction and starts none: an ACK
+	 * for a 2xx (§17.2.3: it goes to the TU), or an ACK matching nothing. */
+	void (*ack)(void *arg, const struct sip_msg *ack, const struct tsx_peer *from);
+	/* A response matching no client transaction (a 2xx retransmission
+	 * after the ICT ended, or a stray): a proxy forwards 2xx statelessly. */
+	void (*stray_response)(void *arg, const struct sip_msg *resp, const struct tsx_peer *from);
+	/* A server transaction ended (after its final response's timers, or a
+	 * transport error, or timer H with no ACK). */
+	void (*server_done)(void *arg, struct tsx *st, int reason);
+};
+
+/* What a client transaction reports to whoever started it: each response
+ * (resp != NULL, status = its code), or the end without a final response
+ * (resp == NULL; status 408 for timer B/F, 503 for a transport error).
+ * Called once more with resp == NULL and status 0 when it terminates,
+ * after which the tsx pointer must not be used (unless referenced). */
+typedef void (*tsx_resp_fn)(struct tsx *ct, const struct sip_msg *resp, int status, void *arg);
+
+/* Creates the layer. Returns 0 or SIP_ERR_NOMEM. */
+int tsx_layer_new(struct tsx_layer **out, const struct tsx_cfg *cfg, const struct tsx_ops *ops,
+		  void *arg);
+/* Terminates every transaction without callbacks and frees the layer. */
+void tsx_layer_free(struct tsx_layer *l);
+
+/* Hands a parsed message to the layer: a request is matched to a server
+ * transaction (a retransmission gets the last response again, an ACK for
+ * a non-2xx final is absorbed, a CANCEL gets its own server transaction
+ * and tsx_cancel_target() finds the INVITE), else creates one; a response
+ * goes to its client transaction. */
+void tsx_layer_recv(struct tsx_layer *l, const struct sip_msg *m, const struct tsx_peer *from);
+
+/* Fires the timers due at now_ms. With several workers, worker w of n
+ * ticks the shards s with s % n == w; a single thread passes 0, 1. */
+void tsx_layer_tick(struct tsx_layer *l, unsigned worker, unsigned nworkers, uint64_t now_ms);
+/* The time the layer believes it is (the last tick; tests set it). */
+uint64_t tsx_layer_now(const struct tsx_layer *l);
+
+/* Number of live transactions (all states but terminated). */
+size_t tsx_layer_count(const struct tsx_layer *l);
+
+/* ---- server transactions -------------------------------------------------- */
+
+/* Sends a response (status 100–699) on a server transaction, drives its
+ * machine (Proceeding → Completed/Accepted/Terminated) and keeps the bytes
+ * for retransmissions. buf is copied. Returns 0, SIP_ERR_NOT_FOUND when
+ * the transaction is already terminated, or the send error. */
+int tsx_respond(struct tsx *st, int status, const char *buf, size_t len);
+
+/* For a CANCEL's server transaction: the INVITE server transaction it
+ * cancels (§9.2), referenced (tsx_unref it), or NULL. */
+struct tsx *tsx_cancel_target(struct tsx *cancel_st);
+
+/* ---- client transactions ---------------------------------------------------- */
+
+/* Starts a client transaction sending req (a whole request with the top
+ * Via carrying a unique z9hG4bK branch) to `to`. buf is copied. The kind
+ * follows the method; ACK is not a transaction (send it directly). */
+int tsx_client_new(struct tsx_layer *l, struct tsx **out, const char *buf, size_t len,
+		   const struct tsx_peer *to, tsx_resp_fn cb, void *arg);
+
+/* Builds and sends the CANCEL for a client INVITE transaction that has
+ * received a provisional response (§9.1), as a new client transaction. */
+int tsx_client_cancel(struct tsx *ict, tsx_resp_fn cb, void *arg);
+
+/* ---- common ----------------------------------------------------------------- */
+
+void tsx_ref(struct tsx *t);
+void tsx_unref(struct tsx *t);
+enum tsx_kind tsx_kind(const struct tsx *t);
+enum tsx_state tsx_state(const struct tsx *t);
+/* The request that created the transaction (its own parsed copy). */
+const struct sip_msg *tsx_request(const struct tsx *t);
+const struct tsx_peer *tsx_peer(const struct tsx *t);
+const char *tsx_state_name(enum tsx_state s);
+
+#endif /* LIBSIP_TSX_H */
