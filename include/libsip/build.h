@@ -50,6 +50,14 @@ int sip_build_finish(struct sip_wbuf *w, struct sip_pl ctype, struct sip_pl body
 void sip_build_response(struct sip_wbuf *w, const struct sip_msg *req, int status,
                         struct sip_pl reason, struct sip_pl to_tag);
 
+/* Starts a response to a request that did not parse (§8.2: the server
+ * still answers 400/505/...): the status line, then the Via, From, To,
+ * Call-ID and CSeq lines found in the raw bytes, copied as they are (every
+ * Via, in order). Returns 0, or SIP_ERR_NOT_FOUND when no Via line can be
+ * found (there is nowhere to send a response: drop the request). */
+int sip_build_response_raw(struct sip_wbuf *w, const char *buf, size_t len, int status,
+			   struct sip_pl reason);
+
 /* Default reason phrase of a status code (§21), "" when unknown. */
 const char *sip_status_phrase(int status);
 

@@ -129,6 +129,63 @@ void sip_build_response(struct sip_wbuf *w, const struct sip_msg *req, int statu
 	copy_all(w, req, SIP_HDR_CSEQ);
 }
 
+/* The raw header line starting at p (folded continuation lines included):
+ * returns the position after its CRLF, or NULL at the end of the headers
+ * or the input. */
+static const char *raw_line(const char *p, const char *end, struct sip_pl *line)
+{
+	const char *s = p, *nl;
+
+	if (end - p < 2 || (p[0] == '\r' && p[1] == '\n'))
+		return NULL;
+	for (;;) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			return NULL;
+		if (nl + 1 < end && (nl[1] == ' ' || nl[1] == '\t')) {
+			p = nl + 1;
+			continue;
+		}
+		*line = sip_pl(s, (size_t)(nl + 1 - s));
+		return nl + 1;
+	}
+}
+
+static bool raw_line_wanted(struct sip_pl line, bool *is_via)
+{
+	const char *colon = memchr(line.p, ':', line.len);
+	struct sip_pl name;
+	enum sip_hdr_id id;
+
+	if (!colon)
+		return false;
+	name = sip_pl_trim(sip_pl(line.p, (size_t)(colon - line.p)));
+	id = sip_hdr_id_from_name(name);
+	*is_via = id == SIP_HDR_VIA;
+	return id == SIP_HDR_VIA || id == SIP_HDR_FROM || id == SIP_HDR_TO ||
+	       id == SIP_HDR_CALL_ID || id == SIP_HDR_CSEQ;
+}
+
+int sip_build_response_raw(struct sip_wbuf *w, const char *buf, size_t len, int status,
+			   struct sip_pl reason)
+{
+	const char *end = buf + len, *p = memchr(buf, '\n', len);
+	struct sip_pl line;
+	bool via, any_via = false;
+
+	if (!p)
+		return SIP_ERR_NOT_FOUND;
+	sip_build_status_line(w, status, reason);
+	for (p++; (p = raw_line(p, end, &line));) {
+		/* Lines not ended by CRLF would make the response malformed. */
+		if (line.len < 2 || line.p[line.len - 2] != '\r' || !raw_line_wanted(line, &via))
+			continue;
+		sip_wbuf_put(w, line);
+		any_via |= via;
+	}
+	return any_via ? 0 : SIP_ERR_NOT_FOUND;
+}
+
 const char *sip_status_phrase(int status)
 {
 	switch (status) {

@@ -1091,6 +1091,47 @@ static void test_edit_alloc_failures(void **state)
 	assert_true(failures >= 5);
 }
 
+/* A request that did not parse still gets its answer: the Via, From, To,
+ * Call-ID and CSeq lines are copied as they are, folded ones included;
+ * without a Via there is nowhere to answer. */
+static void test_build_response_raw(void **state)
+{
+	static const char bad[] = "INVITE sip:u@example.com SIP/2.0\r\n"
+	                          "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\n"
+	                          "v: SIP/2.0/UDP 192.0.2.2\r\n ;branch=z9hG4bK2\r\n"
+	                          "To: \"unclosed <sip:u@example.com>\r\n"
+	                          "From: <sip:a@example.com>;tag=9\r\n"
+	                          "Call-ID: raw@x\r\n"
+	                          "CSeq: 99999999999 INVITE\r\n"
+	                          "Subject: not copied\r\n"
+	                          "Bare-LF: not copied\n"
+	                          "Content-Length: 0\r\n\r\n";
+	static const char want[] = "SIP/2.0 400 Bad Request\r\n"
+	                           "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\n"
+	                           "v: SIP/2.0/UDP 192.0.2.2\r\n ;branch=z9hG4bK2\r\n"
+	                           "To: \"unclosed <sip:u@example.com>\r\n"
+	                           "From: <sip:a@example.com>;tag=9\r\n"
+	                           "Call-ID: raw@x\r\n"
+	                           "CSeq: 99999999999 INVITE\r\n"
+	                           "Content-Length: 0\r\n\r\n";
+	static const char nohdr[] = "INVITE x SIP/2.0\r\nTo: <sip:a@b>\r\n\r\n";
+	char out[1024];
+	struct sip_wbuf w;
+
+	(void)state;
+	sip_wbuf_init(&w, out, sizeof(out));
+	assert_int_equal(sip_build_response_raw(&w, bad, sizeof(bad) - 1, 400, SIP_PL_NULL), 0);
+	assert_int_equal(sip_build_finish(&w, SIP_PL_NULL, SIP_PL_NULL), (int)sizeof(want) - 1);
+	assert_memory_equal(out, want, sizeof(want) - 1);
+
+	sip_wbuf_init(&w, out, sizeof(out));
+	assert_int_equal(sip_build_response_raw(&w, nohdr, strlen(nohdr), 400, SIP_PL_NULL),
+	                 SIP_ERR_NOT_FOUND);
+	sip_wbuf_init(&w, out, sizeof(out));
+	assert_int_equal(sip_build_response_raw(&w, "no line end", 11, 400, SIP_PL_NULL),
+	                 SIP_ERR_NOT_FOUND);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1119,6 +1160,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_edit_print_twice, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_edit_list_full, setup, teardown),
 	        cmocka_unit_test(test_edit_alloc_failures),
+	        cmocka_unit_test(test_build_response_raw),
 	        cmocka_unit_test_setup_teardown(test_edit_remove_several_on_one_line, setup,
 	                                        teardown),
 	};
