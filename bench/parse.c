@@ -208,7 +208,7 @@ static double osip_derive_fn(const struct sample *s, long it, struct sip_arena *
 }
 
 static void osip_quiet(const char *file, int line, osip_trace_level_t level, const char *fmt,
-		       va_list ap)
+                       va_list ap)
 {
 	(void)file;
 	(void)line;

@@ -56,7 +56,7 @@ void sip_build_response(struct sip_wbuf *w, const struct sip_msg *req, int statu
  * Via, in order). Returns 0, or SIP_ERR_NOT_FOUND when no Via line can be
  * found (there is nowhere to send a response: drop the request). */
 int sip_build_response_raw(struct sip_wbuf *w, const char *buf, size_t len, int status,
-			   struct sip_pl reason);
+                           struct sip_pl reason);
 
 /* Default reason phrase of a status code (§21), "" when unknown. */
 const char *sip_status_phrase(int status);

@@ -19,9 +19,9 @@
 #include "libsip/transport.h"
 
 struct tsx_cfg {
-	unsigned t1_ms; /* RTT estimate (default 500) */
-	unsigned t2_ms; /* max retransmit interval for non-INVITE (default 4000) */
-	unsigned t4_ms; /* max time a message stays in the network (default 5000) */
+	unsigned t1_ms;  /* RTT estimate (default 500) */
+	unsigned t2_ms;  /* max retransmit interval for non-INVITE (default 4000) */
+	unsigned t4_ms;  /* max time a message stays in the network (default 5000) */
 	unsigned shards; /* table shards (default 64) */
 };
 
@@ -43,9 +43,9 @@ static inline bool tsx_peer_reliable(const struct tsx_peer *p)
 
 enum tsx_kind {
 	TSX_CLIENT_INVITE, /* ICT, Figure 5 */
-	TSX_CLIENT,	   /* NICT, Figure 6 */
+	TSX_CLIENT,        /* NICT, Figure 6 */
 	TSX_SERVER_INVITE, /* IST, Figure 7 + RFC 6026 Accepted */
-	TSX_SERVER,	   /* NIST, Figure 8 */
+	TSX_SERVER,        /* NIST, Figure 8 */
 };
 
 enum tsx_state {
@@ -62,45 +62,61 @@ struct tsx;
 struct tsx_layer;
 
 /* What the layer tells the layer above. Every callback runs without any
- * lock held, on the thread that received the message or ticked the timer.
- * A struct tsx * passed to a callback is valid during it; keep it longer
- * with tsx_ref(). */
+ * lock held, on the thread that received the message, ticked the timer or
+ * called tsx_respond(). A struct tsx * passed to a callback is valid
+ * during it; keep it longer with tsx_ref(). Callbacks for one transaction
+ * may run on several workers at once, but its end report (server_done, or
+ * a client's status-0 callback) always comes last, after the others have
+ * returned. */
 struct tsx_ops {
 	/* Sends bytes; 0 or a negative error (a transport error). */
 	int (*send)(void *arg, const struct tsx_peer *to, const char *buf, size_t len);
-	/* A request that created a new server transaction. The layer above
-	 * answers with tsx_respond() now or later. */
+	/* A request that created a new server transaction: req is the message
+	 * as received (valid during the call; tsx_request() is the
+	 * transaction's own copy). The layer above answers with tsx_respond()
+	 * now or later. */
 	void (*request)(void *arg, struct tsx *st, const struct sip_msg *req,
-			const struct tsx_peer *from);
+	                const struct tsx_peer *from);
 	/* A request that belongs to no transaction and starts none: an ACK
 	 * for a 2xx (§17.2.3: it goes to the TU), or an ACK matching nothing. */
 	void (*ack)(void *arg, const struct sip_msg *ack, const struct tsx_peer *from);
 	/* A response matching no client transaction (a 2xx retransmission
 	 * after the ICT ended, or a stray): a proxy forwards 2xx statelessly. */
 	void (*stray_response)(void *arg, const struct sip_msg *resp, const struct tsx_peer *from);
-	/* A server transaction ended (after its final response's timers, or a
-	 * transport error, or timer H with no ACK). */
+	/* A server transaction ended, exactly once and last: reason 0 after its
+	 * final response's timers, 408 when timer H fired with no ACK, 503 on
+	 * a transport error. */
 	void (*server_done)(void *arg, struct tsx *st, int reason);
 };
 
 /* What a client transaction reports to whoever started it: each response
  * (resp != NULL, status = its code), or the end without a final response
- * (resp == NULL; status 408 for timer B/F, 503 for a transport error).
- * Called once more with resp == NULL and status 0 when it terminates,
- * after which the tsx pointer must not be used (unless referenced). */
+ * (resp == NULL; status 408 for timer B/F, 503 for a transport error, the
+ * first send's included). Called once more with resp == NULL and status 0
+ * when it terminates, after which the tsx pointer must not be used (unless
+ * referenced). It may run before tsx_client_new() returns: a response can
+ * arrive while the request is being sent. */
 typedef void (*tsx_resp_fn)(struct tsx *ct, const struct sip_msg *resp, int status, void *arg);
 
-/* Creates the layer. Returns 0 or SIP_ERR_NOMEM. */
+/* Creates the layer; cfg fields left 0 take the defaults, ops->send is
+ * required. Returns 0, SIP_ERR_NOMEM, or SIP_ERR_UNSUPPORTED (no send). */
 int tsx_layer_new(struct tsx_layer **out, const struct tsx_cfg *cfg, const struct tsx_ops *ops,
-		  void *arg);
-/* Terminates every transaction without callbacks and frees the layer. */
+                  void *arg);
+/* Terminates every transaction without callbacks and frees the layer.
+ * Call it when no worker uses the layer any more; transactions still
+ * referenced then only take tsx_unref() and the accessors that take no
+ * lock (tsx_kind, tsx_request, tsx_peer). */
 void tsx_layer_free(struct tsx_layer *l);
 
 /* Hands a parsed message to the layer: a request is matched to a server
  * transaction (a retransmission gets the last response again, an ACK for
  * a non-2xx final is absorbed, a CANCEL gets its own server transaction
  * and tsx_cancel_target() finds the INVITE), else creates one; a response
- * goes to its client transaction. */
+ * goes to its client transaction. For a request, `from` is where its
+ * responses go (the caller applies §18.2.2 / RFC 3581, e.g. with
+ * tp_response_dest()) and becomes tsx_peer() of the server transaction;
+ * for a response, where it came from. The message is only read during
+ * the call. A request without a top Via or CSeq is dropped. */
 void tsx_layer_recv(struct tsx_layer *l, const struct sip_msg *m, const struct tsx_peer *from);
 
 /* Fires the timers due at now_ms. With several workers, worker w of n
@@ -116,24 +132,41 @@ size_t tsx_layer_count(const struct tsx_layer *l);
 
 /* Sends a response (status 100–699) on a server transaction, drives its
  * machine (Proceeding → Completed/Accepted/Terminated) and keeps the bytes
- * for retransmissions. buf is copied. Returns 0, SIP_ERR_NOT_FOUND when
- * the transaction is already terminated, or the send error. */
+ * for retransmissions. buf is copied. Returns 0; SIP_ERR_NOT_FOUND when
+ * the transaction takes no such response any more (terminated, or a final
+ * response already sent — except further 2xx on an INVITE in Accepted:
+ * a proxy then forwards a late 2xx itself); SIP_ERR_RANGE for a bad
+ * status; SIP_ERR_NOMEM; or the send error. A send error ends the
+ * transaction (server_done 503, which may run inside this call), except
+ * for a 2xx, after which an INVITE stays Accepted (RFC 6026). */
 int tsx_respond(struct tsx *st, int status, const char *buf, size_t len);
 
 /* For a CANCEL's server transaction: the INVITE server transaction it
- * cancels (§9.2), referenced (tsx_unref it), or NULL. */
+ * cancels (§9.2: same branch and sent-by, or the RFC 2543 rules), still
+ * live, referenced (tsx_unref it), or NULL. */
 struct tsx *tsx_cancel_target(struct tsx *cancel_st);
 
 /* ---- client transactions ---------------------------------------------------- */
 
 /* Starts a client transaction sending req (a whole request with the top
  * Via carrying a unique z9hG4bK branch) to `to`. buf is copied. The kind
- * follows the method; ACK is not a transaction (send it directly). */
+ * follows the method; ACK is not a transaction (send it directly). When
+ * out is not NULL, *out is set (before the first send) and holds a
+ * reference the caller drops with tsx_unref(). Returns 0 (a failed first
+ * send is then reported through cb), a parse error, SIP_ERR_UNSUPPORTED
+ * for ACK or a response, SIP_ERR_NO_HEADER without Via or CSeq,
+ * SIP_ERR_BRANCH when the branch lacks the magic cookie or a live client
+ * transaction already uses it for this method, or SIP_ERR_NOMEM. */
 int tsx_client_new(struct tsx_layer *l, struct tsx **out, const char *buf, size_t len,
-		   const struct tsx_peer *to, tsx_resp_fn cb, void *arg);
+                   const struct tsx_peer *to, tsx_resp_fn cb, void *arg);
 
-/* Builds and sends the CANCEL for a client INVITE transaction that has
- * received a provisional response (§9.1), as a new client transaction. */
+/* Builds the CANCEL for a client INVITE transaction (§9.1: Request-URI,
+ * Call-ID, To, From, CSeq number, top Via and Route of the INVITE) and
+ * sends it as a new client transaction reporting to cb. Before any
+ * provisional response the CANCEL is held and sent on the first one (and
+ * dropped, cb never called, if a final response or timer B comes first).
+ * Returns 0, SIP_ERR_NOT_FOUND when ict is no INVITE client transaction or
+ * has its final response already, or an error of tsx_client_new(). */
 int tsx_client_cancel(struct tsx *ict, tsx_resp_fn cb, void *arg);
 
 /* ---- common ----------------------------------------------------------------- */
@@ -142,8 +175,12 @@ void tsx_ref(struct tsx *t);
 void tsx_unref(struct tsx *t);
 enum tsx_kind tsx_kind(const struct tsx *t);
 enum tsx_state tsx_state(const struct tsx *t);
-/* The request that created the transaction (its own parsed copy). */
+/* The request that created the transaction (its own parsed copy, never
+ * changed by the layer). Headers decoded on first use are cached in its
+ * arena: decoding them from two threads at once is a race, so decode what
+ * you need where the transaction starts (one thread). */
 const struct sip_msg *tsx_request(const struct tsx *t);
+/* Client: where its request goes; server: where its responses go. */
 const struct tsx_peer *tsx_peer(const struct tsx *t);
 const char *tsx_state_name(enum tsx_state s);
 

@@ -167,7 +167,7 @@ static bool raw_line_wanted(struct sip_pl line, bool *is_via)
 }
 
 int sip_build_response_raw(struct sip_wbuf *w, const char *buf, size_t len, int status,
-			   struct sip_pl reason)
+                           struct sip_pl reason)
 {
 	const char *end = buf + len, *p = memchr(buf, '\n', len);
 	struct sip_pl line;
