@@ -8,6 +8,10 @@
  * callback with where it came from, and sends bytes to a destination.
  * Parsing and the §18 rules about where a response goes live in the layer
  * above, which gets the helpers at the bottom of this file.
+ *
+ * Errors: the address helpers return 0 or a SIP_ERR_* code; the functions
+ * that touch sockets (tp_new, tp_listen, tp_start, tp_send) return 0 or a
+ * negative errno value (-ENOMEM, -EADDRINUSE ...).
  */
 #ifndef LIBSIP_TRANSPORT_H
 #define LIBSIP_TRANSPORT_H
@@ -45,15 +49,17 @@ const char *tp_proto_name(enum tp_proto p); /* "UDP", "TCP" */
 /* ---- configuration ------------------------------------------------------- */
 
 struct tp_cfg {
-	size_t max_msg;        /* largest message/datagram accepted (default 65536) */
-	unsigned max_conns;    /* TCP connections in total (default 4096) */
-	size_t max_conn_buf;   /* bytes buffered per connection, in and out (default 256 KiB) */
-	unsigned idle_ms;      /* TCP idle timeout (default 300000) */
-	unsigned workers;      /* worker threads (default: number of cores) */
-	int udp_rcvbuf;        /* SO_RCVBUF for UDP sockets (default 4 MiB) */
+	size_t max_msg;      /* largest message/datagram accepted (default 65536) */
+	unsigned max_conns;  /* TCP connections in total (default 4096) */
+	size_t max_conn_buf; /* bytes buffered per connection, in and out (default 256 KiB) */
+	unsigned idle_ms;    /* TCP idle timeout (default 300000) */
+	unsigned workers;    /* worker threads (default: number of cores) */
+	int udp_rcvbuf;      /* SO_RCVBUF for UDP sockets (default 4 MiB) */
+	bool udp_reuseport;  /* UDP: a SO_REUSEPORT socket per worker (default: one shared) */
 };
 
-/* Fills cfg with the defaults above. */
+/* Fills cfg with the defaults above. max_conn_buf is raised to max_msg + 1
+ * by tp_new when smaller (a whole message must fit). */
 void tp_cfg_default(struct tp_cfg *cfg);
 
 /* ---- received messages ---------------------------------------------------- */
@@ -64,51 +70,70 @@ struct tp_rx {
 	const char *buf;
 	size_t len;
 	enum tp_proto proto;
-	struct tp_addr src;    /* the peer */
-	struct tp_addr local;  /* the listener's address */
-	uint64_t conn_id;      /* TCP connection it came on (0 for UDP) */
-	unsigned worker;       /* index of the worker thread running the callback */
+	struct tp_addr src;   /* the peer */
+	struct tp_addr local; /* the listener's address (outgoing TCP: the socket's) */
+	uint64_t conn_id;     /* TCP connection it came on (0 for UDP), never 0 for TCP */
+	unsigned worker;      /* index of the worker thread running the callback */
 };
 
 /* Called on a worker thread for every whole message (TCP: framed by
- * Content-Length; UDP: one datagram). Oversized input never gets here: the
- * transport answers 513 itself where it can (see tp_oversize_fn). */
+ * Content-Length; UDP: one datagram; keep-alives — CRLFCRLF pings on TCP,
+ * datagrams of only CR/LF — are handled below and never get here).
+ * Oversized input never gets here either (see tp_oversize_fn). The
+ * callback may call tp_send; not tp_stop or tp_free. */
 typedef void (*tp_recv_fn)(const struct tp_rx *rx, void *arg);
 
 /* Called when a datagram or a framed TCP message is over max_msg, with
  * its first bytes (up to max_msg), so the layer above can answer 513 to a
- * request whose headers it can still read. */
+ * request whose headers it can still read. A TCP connection is closed
+ * after the callback (framing is lost), so a 513 can only go by UDP. May
+ * be NULL (oversized input is then dropped). */
 typedef void (*tp_oversize_fn)(const struct tp_rx *rx, void *arg);
 
 /* ---- the transport --------------------------------------------------------- */
 
 struct tp;
 
-/* Creates the transport with cfg (copied), not yet listening. */
+/* Creates the transport with cfg (copied; NULL: defaults), not yet
+ * listening. recv must not be NULL. */
 int tp_new(struct tp **out, const struct tp_cfg *cfg, tp_recv_fn recv, tp_oversize_fn oversize,
-	   void *arg);
-/* Adds a listener (UDP: one SO_REUSEPORT socket per worker, or one shared
- * socket — see DESIGN.md; TCP: one listening socket). Returns 0 or a
- * negative errno-style error (-errno) with the address in the log. */
+           void *arg);
+/* Adds a listener before tp_start (UDP: one SO_REUSEPORT socket per
+ * worker, or one socket all workers read, per cfg.udp_reuseport — see
+ * DESIGN.md; TCP: one listening socket all workers accept from). IPv6
+ * listeners are IPv6-only: add "[::]" and "0.0.0.0" for both. Returns 0
+ * or -errno (-EBUSY once started) with the address in the log. */
 int tp_listen(struct tp *t, enum tp_proto proto, const struct tp_addr *addr);
 /* The bound address of listener i (port filled when 0 was asked). */
 const struct tp_addr *tp_listener_addr(const struct tp *t, unsigned i, enum tp_proto *proto);
 unsigned tp_listener_count(const struct tp *t);
+/* Number of worker threads (cfg.workers, 0 resolved to the core count):
+ * the nworkers of tsx_layer_tick. */
+unsigned tp_worker_count(const struct tp *t);
 /* Starts the worker threads; returns at once. */
 int tp_start(struct tp *t);
 /* Stops the workers and waits for them; safe from a signal-driven thread
- * (not from a signal handler). */
+ * (not from a signal handler, nor from a callback). Idempotent. */
 void tp_stop(struct tp *t);
-/* Frees everything (after tp_stop). */
+/* Frees everything, closing every socket and dropping queued bytes (calls
+ * tp_stop first if needed). NULL is a no-op. */
 void tp_free(struct tp *t);
 
-/* Sends buf to dst over proto. For TCP, conn_id != 0 sends on that
- * connection if it is still open; otherwise an open connection to dst is
- * reused, else one is opened (non-blocking; bytes are queued until it
- * connects). Thread-safe. Returns 0 or a negative error (the message is
- * then not sent: a transport error for the transaction layer). */
+/* Sends buf to dst over proto (buf is copied or written before it
+ * returns). For TCP, conn_id != 0 sends on that connection if it is still
+ * open; otherwise an open connection to dst is reused, else one is opened
+ * (non-blocking; bytes are queued until it connects). UDP goes out of the
+ * first UDP listener of dst's family. Thread-safe. Returns 0 or -errno
+ * (the message is then not sent: a transport error for the transaction
+ * layer). A TCP connection owned by another worker gets the bytes through
+ * that worker's queue: 0 then means queued, and a later failure (refused
+ * connect, output over max_conn_buf) is only logged. dst may be NULL when
+ * conn_id is given (no fallback then). Errors: -EINVAL, -EMSGSIZE (over
+ * max_conn_buf), -ESHUTDOWN (stopped), -EAFNOSUPPORT (no UDP listener of
+ * that family), -ECONNREFUSED (max_conns reached), -ENOBUFS (output
+ * buffer full), -ENOTCONN, or the socket's own error. */
 int tp_send(struct tp *t, enum tp_proto proto, const struct tp_addr *dst, uint64_t conn_id,
-	    const char *buf, size_t len);
+            const char *buf, size_t len);
 
 /* ---- timers on the worker loops -------------------------------------------- */
 
@@ -116,22 +141,30 @@ int tp_send(struct tp *t, enum tp_proto proto, const struct tp_addr *dst, uint64
 uint64_t tp_now_ms(void);
 
 /* Called every tick_ms on every worker thread (worker = its index), for
- * the transaction layer's timer wheel. */
+ * the transaction layer's timer wheel. Set it before tp_start. */
 typedef void (*tp_tick_fn)(unsigned worker, uint64_t now_ms, void *arg);
 void tp_set_tick(struct tp *t, unsigned tick_ms, tp_tick_fn tick, void *arg);
 
 /* ---- RFC 3261 §18 helpers for the layer above --------------------------------- */
 
-/* §18.2.1: whether the server must add received= to this top Via (the
- * sent-by host differs from the source address), and whether to fill
- * rport= (RFC 3581: the Via carries rport). */
+/* §18.2.1 and RFC 3581 §4: true when the server must add received=<source
+ * IP> to this top Via: the sent-by host is not the source IP (a host name
+ * always differs), or the Via carries rport (then received is added even
+ * when equal). rport= is to be filled with the source port exactly when
+ * via->has_rport. */
 bool tp_via_needs_received(const struct sip_via *via, const struct tp_addr *src);
 
 /* §18.2.2 and RFC 3581 §4: where a response to a request that arrived as
- * rx with top Via via goes: back over the connection for TCP; for UDP to
- * maddr (port from sent-by or 5060), else to received (or the source
- * address) at rport or the sent-by port. Fills *dst and *conn_id. */
+ * rx with top Via via goes: for TCP back over rx's connection (*conn_id),
+ * with *dst = source IP at the sent-by port (or 5060) as the fallback when
+ * it has closed; for UDP to maddr at the sent-by port (or 5060), else to
+ * the source IP at rport (the source port) or the sent-by port. rx may be
+ * NULL (a proxy forwarding a response by the next Via, which carries the
+ * received and rport it added): then received= (else the sent-by host)
+ * and rport's value serve, with *conn_id 0. Returns 0, or
+ * SIP_ERR_UNSUPPORTED when the destination is a host name (RFC 3263 DNS
+ * is the caller's job). */
 int tp_response_dest(const struct tp_rx *rx, const struct sip_via *via, struct tp_addr *dst,
-		     uint64_t *conn_id);
+                     uint64_t *conn_id);
 
 #endif /* LIBSIP_TRANSPORT_H */

@@ -32,6 +32,10 @@ struct tsx_peer {
 	enum tp_proto proto;
 	struct tp_addr addr;
 	uint64_t conn_id; /* TCP connection, 0 for none/UDP */
+	/* For a server transaction: where the request came from (its source
+	 * address), which the TU needs for received/rport (§18.2.1, RFC
+	 * 3581) while addr is where responses go. Unused by the layer. */
+	struct tp_addr src;
 };
 
 /* Reliable transports (TCP) skip the retransmissions and set the "wait"

@@ -1,0 +1,39 @@
+/*
+ * config.h — sipd's configuration: every command-line option, with its
+ * default. Immutable once the server runs (process-wide, read by every
+ * worker).
+ */
+#ifndef SIPD_CONFIG_H
+#define SIPD_CONFIG_H
+
+#include "libsip/transport.h"
+#include "libsip/tsx.h"
+
+#define SIPD_MAX_LISTEN 16
+#define SIPD_MAX_DOMAINS 64
+
+struct sipd_listen {
+	enum tp_proto proto;
+	struct tp_addr addr;
+	char spec[128]; /* as given, for the banner */
+};
+
+struct sipd_cfg {
+	struct sipd_listen listen[SIPD_MAX_LISTEN];
+	unsigned nlisten;
+	char *domains[SIPD_MAX_DOMAINS];
+	unsigned ndomains;
+	int log_level;
+	struct tp_cfg tp;
+	struct tsx_cfg tsx;
+};
+
+/* Fills cfg from argv. Returns 0; 1 when --help or --version was printed
+ * (exit 0); 2 after printing an error naming the option (exit 2). */
+int sipd_cfg_parse(struct sipd_cfg *cfg, int argc, char **argv);
+/* Frees what sipd_cfg_parse allocated. */
+void sipd_cfg_free(struct sipd_cfg *cfg);
+
+#define SIPD_VERSION "0.1.0"
+
+#endif /* SIPD_CONFIG_H */

@@ -1,0 +1,201 @@
+/*
+ * sipd.c — the server's spine: the transport hands up whole messages, which
+ * are parsed (per-worker arena, reset per message), checked (RFC 3261
+ * §8.2, §16.3), and given to the transaction layer; requests that start a
+ * transaction come back to the policy. Bad requests are answered with the
+ * parser's status; bad responses and garbage are dropped and counted.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libsip/build.h"
+#include "libsip/hdr.h"
+#include "libsip/log.h"
+#include "sipd.h"
+
+#define RX_ARENA_LIMIT (4u * 1024 * 1024)
+
+/* The receiving worker's arena, reset for this message: a worker parses
+ * one message at a time and nothing else touches its arena. */
+static struct sip_arena *worker_arena(struct sipd *s, unsigned worker)
+{
+	if (worker >= SIPD_MAX_WORKERS)
+		return NULL;
+	if (!s->arenas[worker] && sip_arena_new(&s->arenas[worker], RX_ARENA_LIMIT) < 0)
+		return NULL;
+	sip_arena_reset(s->arenas[worker]);
+	return s->arenas[worker];
+}
+
+static void refuse(struct sipd *s, const struct tp_rx *rx, const struct sip_parse_err *perr)
+{
+	char src[80];
+
+	atomic_fetch_add(&s->stats.parse_errors, 1);
+	if (sip_log_enabled(SIP_LOG_DEBUG))
+		sip_log(SIP_LOG_DEBUG, "%s %s: %s (%.*s)", tp_proto_name(rx->proto),
+		        tp_addr_str(&rx->src, src, sizeof(src)), perr->reason,
+		        (int)(perr->where.len > 60 ? 60 : perr->where.len),
+		        perr->where.p ? perr->where.p : "");
+	if (perr->status)
+		sipd_reply_broken(s, rx, perr->status, perr->reason);
+	else
+		atomic_fetch_add(&s->stats.dropped, 1);
+}
+
+/* Where responses to this request go (§18.2.2, RFC 3581). */
+static int response_peer(const struct tp_rx *rx, const struct sip_msg *m, struct tsx_peer *peer)
+{
+	const struct sip_via *via = sip_msg_via(m);
+
+	peer->proto = rx->proto;
+	peer->src = rx->src;
+	if (!via)
+		return SIP_ERR_NO_HEADER;
+	return tp_response_dest(rx, via, &peer->addr, &peer->conn_id);
+}
+
+static void on_recv(const struct tp_rx *rx, void *arg)
+{
+	struct sipd *s = arg;
+	struct sip_arena *a = worker_arena(s, rx->worker);
+	struct sip_parse_err perr;
+	struct sip_msg *m;
+	struct tsx_peer peer;
+
+	if (!a)
+		return;
+	if (sip_msg_parse(&m, a, rx->buf, rx->len, rx->proto == TP_UDP ? 0 : SIP_PARSE_STREAM,
+	                  &perr) < 0 ||
+	    sip_msg_check(m, &perr) < 0) {
+		refuse(s, rx, &perr);
+		return;
+	}
+	if (sip_msg_is_request(m)) {
+		atomic_fetch_add(&s->stats.requests, 1);
+		if (response_peer(rx, m, &peer) < 0) {
+			atomic_fetch_add(&s->stats.dropped, 1);
+			return;
+		}
+	} else {
+		atomic_fetch_add(&s->stats.responses, 1);
+		peer.proto = rx->proto;
+		peer.addr = rx->src;
+		peer.src = rx->src;
+		peer.conn_id = rx->conn_id;
+	}
+	tsx_layer_recv(s->tsx, m, &peer);
+}
+
+static void on_oversize(const struct tp_rx *rx, void *arg)
+{
+	struct sipd *s = arg;
+
+	atomic_fetch_add(&s->stats.oversize, 1);
+	/* A request whose headers arrived can still learn why (§21.5.14). */
+	sipd_reply_broken(s, rx, 513, "Message Too Large");
+}
+
+static void on_tick(unsigned worker, uint64_t now_ms, void *arg)
+{
+	struct sipd *s = arg;
+
+	tsx_layer_tick(s->tsx, worker, tp_worker_count(s->tp), now_ms);
+}
+
+/* ---- transaction layer callbacks ---------------------------------------- */
+
+static int on_tsx_send(void *arg, const struct tsx_peer *to, const char *buf, size_t len)
+{
+	struct sipd *s = arg;
+
+	return tp_send(s->tp, to->proto, &to->addr, to->conn_id, buf, len);
+}
+
+static void on_tsx_request(void *arg, struct tsx *st, const struct sip_msg *req,
+                           const struct tsx_peer *from)
+{
+	sipd_handle_request(arg, st, req, from);
+}
+
+static void on_tsx_ack(void *arg, const struct sip_msg *ack, const struct tsx_peer *from)
+{
+	/* No dialogs and no proxying yet: an ACK for a 2xx has nowhere to go. */
+	(void)arg;
+	(void)ack;
+	(void)from;
+}
+
+static void on_tsx_stray(void *arg, const struct sip_msg *resp, const struct tsx_peer *from)
+{
+	struct sipd *s = arg;
+
+	(void)resp;
+	(void)from;
+	atomic_fetch_add(&s->stats.stray_responses, 1);
+}
+
+static void on_tsx_done(void *arg, struct tsx *st, int reason)
+{
+	(void)arg;
+	if (reason && sip_log_enabled(SIP_LOG_DEBUG)) {
+		struct sip_pl cid = sip_msg_call_id(tsx_request(st));
+
+		sip_log(SIP_LOG_DEBUG, "server transaction %.*s ended: %d", (int)cid.len, cid.p,
+		        reason);
+	}
+}
+
+static const struct tsx_ops tsx_ops = {
+        .send = on_tsx_send,
+        .request = on_tsx_request,
+        .ack = on_tsx_ack,
+        .stray_response = on_tsx_stray,
+        .server_done = on_tsx_done,
+};
+
+int sipd_init(struct sipd *s, const struct sipd_cfg *cfg)
+{
+	char addr[80];
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	s->cfg = cfg;
+	if ((err = tp_new(&s->tp, &cfg->tp, on_recv, on_oversize, s)) < 0 ||
+	    (err = tsx_layer_new(&s->tsx, &cfg->tsx, &tsx_ops, s)) < 0)
+		return err;
+	for (unsigned i = 0; i < cfg->nlisten; i++) {
+		if ((err = tp_listen(s->tp, cfg->listen[i].proto, &cfg->listen[i].addr)) < 0) {
+			sip_log(SIP_LOG_ERROR, "cannot listen on %s (%s:%s)", cfg->listen[i].spec,
+			        tp_proto_name(cfg->listen[i].proto),
+			        tp_addr_str(&cfg->listen[i].addr, addr, sizeof(addr)));
+			return err;
+		}
+	}
+	/* The layer knows the time only from ticks: give it the clock now, or
+	 * timers armed before the first worker tick would count from zero. */
+	tsx_layer_tick(s->tsx, 0, 1, tp_now_ms());
+	tp_set_tick(s->tp, 10, on_tick, s);
+	return 0;
+}
+
+int sipd_start(struct sipd *s)
+{
+	return tp_start(s->tp);
+}
+
+void sipd_shutdown(struct sipd *s)
+{
+	if (s->tp)
+		tp_stop(s->tp);
+	if (s->tsx)
+		tsx_layer_free(s->tsx);
+	if (s->tp)
+		tp_free(s->tp);
+	for (unsigned i = 0; i < SIPD_MAX_WORKERS; i++)
+		sip_arena_free(s->arenas[i]);
+	memset(s->arenas, 0, sizeof(s->arenas));
+	s->tp = NULL;
+	s->tsx = NULL;
+}

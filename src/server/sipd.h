@@ -1,0 +1,66 @@
+/*
+ * sipd.h — the server context shared by the files of src/server: the
+ * configuration, the transport, the transaction layer and the counters.
+ */
+#ifndef SIPD_SIPD_H
+#define SIPD_SIPD_H
+
+#include <stdatomic.h>
+
+#include "config.h"
+#include "libsip/msg.h"
+#include "libsip/transport.h"
+#include "libsip/tsx.h"
+
+struct sipd_stats {
+	atomic_ulong requests, responses, parse_errors, dropped, oversize, stray_responses;
+};
+
+#define SIPD_MAX_WORKERS 256
+
+struct sipd {
+	const struct sipd_cfg *cfg;
+	struct sip_arena *arenas[SIPD_MAX_WORKERS]; /* one per worker, for parsing */
+	struct tp *tp;
+	struct tsx_layer *tsx;
+	struct sipd_stats stats;
+};
+
+/* Creates the transport and transaction layer and binds every listener.
+ * Returns 0 or a negative error (logged). */
+int sipd_init(struct sipd *s, const struct sipd_cfg *cfg);
+/* Starts the workers. */
+int sipd_start(struct sipd *s);
+/* Stops the workers and frees everything. */
+void sipd_shutdown(struct sipd *s);
+
+/* ---- request policy (policy.c) ---------------------------------------- */
+
+/* Handles a request that created server transaction st: answers it. */
+void sipd_handle_request(struct sipd *s, struct tsx *st, const struct sip_msg *req,
+                         const struct tsx_peer *peer);
+
+/* True when the URI names this server: one of its domains, or the host of
+ * one of its listeners (any port for a domain, the listener's for an IP). */
+bool sipd_is_local_host(const struct sipd *s, const struct sip_uri *uri);
+
+/* ---- responses (reply.c) ------------------------------------------------ */
+
+/* Headers added to a response besides the ones copied from the request. */
+struct sipd_extra {
+	const char *name;
+	struct sip_pl value;
+};
+
+/* Builds the response (status, reason or the default phrase) to req on
+ * server transaction st with the extra headers, and sends it through the
+ * transaction. The top Via gets received/rport from the peer (§18.2.1,
+ * RFC 3581). */
+int sipd_reply(struct sipd *s, struct tsx *st, const struct sip_msg *req, int status,
+               const char *reason, const struct sipd_extra *extra, size_t nextra);
+
+/* Answers a request that did not parse, statelessly, to where it came
+ * from. Does nothing when no response can be built (no Via). */
+void sipd_reply_broken(struct sipd *s, const struct tp_rx *rx, int status, const char *reason);
+
+#endif /* SIPD_SIPD_H */

@@ -1,0 +1,96 @@
+"""Fixtures for sipd's integration tests.
+
+Every test starts its own sipd on a free loopback port (UDP and TCP on the
+same number), waits for its start-up banner, and stops it by PID at the end.
+Nothing is sent anywhere but 127.0.0.1.
+"""
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SIPD = os.environ.get("SIPD_BIN", os.path.join(ROOT, "build", "release", "sipd"))
+RFC4475 = os.path.join(ROOT, "tests", "data", "rfc4475")
+SCENARIOS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenarios")
+
+
+def free_port():
+    """A port free for both UDP and TCP on 127.0.0.1 (checked, not guessed)."""
+    for _ in range(200):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.bind(("127.0.0.1", 0))
+            port = u.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+                try:
+                    t.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+    raise RuntimeError("no free port")
+
+
+class Sipd:
+    """A running sipd: its address, its log, and a way to stop it."""
+
+    def __init__(self, args, log_path):
+        self.port = free_port()
+        self.host = "127.0.0.1"
+        self.log_path = log_path
+        cmd = [SIPD, "--listen", f"udp:127.0.0.1:{self.port}",
+               "--listen", f"tcp:127.0.0.1:{self.port}", "--domain", "example.com",
+               "--log-level", "debug"] + list(args)
+        self.log = open(log_path, "w+")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        self._wait_banner()
+
+    def _wait_banner(self):
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"sipd exited with {self.proc.returncode}: {self.text()}")
+            if len(re.findall(r"listening on", self.text())) >= 2:
+                return
+            time.sleep(0.02)
+        raise RuntimeError(f"sipd did not start: {self.text()}")
+
+    def text(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return self.proc.returncode
+
+
+@pytest.fixture
+def sipd_factory(tmp_path):
+    started = []
+
+    def start(*args):
+        s = Sipd(args, str(tmp_path / f"sipd{len(started)}.log"))
+        started.append(s)
+        return s
+
+    yield start
+    for s in started:
+        rc = s.stop()
+        assert rc == 0, f"sipd exit status {rc}: {s.text()[-2000:]}"
+        assert "ERROR: AddressSanitizer" not in s.text()
+        assert "runtime error:" not in s.text()
+
+
+@pytest.fixture
+def sipd(sipd_factory):
+    return sipd_factory()
