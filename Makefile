@@ -7,7 +7,7 @@ SANITIZE  := build/sanitize
 MSG       ?= tests/data/rfc4475/wsinv.dat
 FUZZ_SECONDS ?= 300
 
-.PHONY: all bootstrap build sanitize test run fuzz bench clean format-check format
+.PHONY: all bootstrap build sanitize test run parse fuzz bench clean format-check format
 
 all: build
 
@@ -33,8 +33,13 @@ test: format-check build sanitize
 	ctest --test-dir $(RELEASE) --output-on-failure -j $(JOBS)
 	ctest --test-dir $(SANITIZE) --output-on-failure -j $(JOBS)
 
-# Until the server exists, `make run` parses a message file and shows it.
+# sipd in the foreground on 127.0.0.1:5060, UDP and TCP (Ctrl-C stops it).
+SIPD_ARGS ?= --listen udp:127.0.0.1:5060 --listen tcp:127.0.0.1:5060 --domain localhost
 run: build
+	$(RELEASE)/sipd $(SIPD_ARGS)
+
+# The parser demo: what sipd's parser finds in a message file.
+parse: build
 	$(RELEASE)/sip-parse $(MSG)
 
 fuzz: sanitize
@@ -42,6 +47,8 @@ fuzz: sanitize
 
 bench: build
 	$(RELEASE)/bench_parse
+	bench/bootstrap
+	bench/options
 
 FORMATTED := include/libsip/*.h src/*/*.c src/*/*.h tests/unit/*.c tests/support/*.h fuzz/*.c bench/*.c
 

@@ -27,16 +27,10 @@ bool sipd_is_local_host(const struct sipd *s, const struct sip_uri *uri)
 	for (unsigned i = 0; i < cfg->ndomains; i++)
 		if (sip_pl_caseeq_str(uri->host, cfg->domains[i]))
 			return true;
-	for (unsigned i = 0; i < tp_listener_count(s->tp); i++) {
-		enum tp_proto proto;
-		const struct tp_addr *a = tp_listener_addr(s->tp, i, &proto);
-		char host[64];
-
-		tp_addr_host(a, host, sizeof(host));
-		if (sip_pl_caseeq_str(uri->host, host) &&
-		    (uri->port ? uri->port : 5060) == tp_addr_port(a))
+	for (unsigned i = 0; i < s->nlocal; i++)
+		if (sip_pl_caseeq_str(uri->host, s->local[i].host) &&
+		    (uri->port ? uri->port : 5060) == s->local[i].port)
 			return true;
-	}
 	return false;
 }
 
@@ -63,16 +57,29 @@ static void reply_420(struct sipd *s, struct tsx *st, const struct sip_msg *req,
 	sipd_reply(s, st, req, 420, NULL, extra, n);
 }
 
+static const struct sipd_extra options_hdrs[] = {
+        {"Allow", SIP_PL(ALLOW)},
+        {"Accept", SIP_PL(ACCEPT)},
+        {"Accept-Language", SIP_PL(ACCEPT_LANGUAGE)},
+        {"Supported", SIP_PL(SUPPORTED)},
+};
+
 static void reply_options(struct sipd *s, struct tsx *st, const struct sip_msg *req)
 {
-	const struct sipd_extra extra[] = {
-	        {"Allow", SIP_PL(ALLOW)},
-	        {"Accept", SIP_PL(ACCEPT)},
-	        {"Accept-Language", SIP_PL(ACCEPT_LANGUAGE)},
-	        {"Supported", SIP_PL(SUPPORTED)},
-	};
+	sipd_reply(s, st, req, 200, NULL, options_hdrs,
+	           sizeof(options_hdrs) / sizeof(options_hdrs[0]));
+}
 
-	sipd_reply(s, st, req, 200, NULL, extra, sizeof(extra) / sizeof(extra[0]));
+bool sipd_handle_stateless(struct sipd *s, const struct sip_msg *req, const struct tsx_peer *peer)
+{
+	const struct sip_uri *ruri = sip_msg_ruri(req);
+
+	if (sip_msg_method(req) != SIP_METHOD_OPTIONS || ruri->user.p ||
+	    unsupported_tag(req, SIP_HDR_REQUIRE) || !sipd_is_local_host(s, ruri))
+		return false;
+	sipd_reply_stateless(s, req, peer, 200, options_hdrs,
+	                     sizeof(options_hdrs) / sizeof(options_hdrs[0]));
+	return true;
 }
 
 static void reply_allow(struct sipd *s, struct tsx *st, const struct sip_msg *req, int status)

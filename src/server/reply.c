@@ -109,27 +109,43 @@ static void put_copied(struct sip_wbuf *w, const struct sip_msg *req, int status
 		sip_build_hdr(w, SIP_HDR_CSEQ, h->value);
 }
 
-int sipd_reply(struct sipd *s, struct tsx *st, const struct sip_msg *req, int status,
-               const char *reason, const struct sipd_extra *extra, size_t nextra)
+/* The whole response into buf; its length, or an error (logged). */
+static int build(char *buf, size_t cap, const struct sip_msg *req, const struct tsx_peer *peer,
+                 int status, const char *reason, const struct sipd_extra *extra, size_t nextra)
 {
-	char buf[REPLY_MAX];
 	struct sip_wbuf w;
 	int n;
 
-	(void)s;
-	sip_wbuf_init(&w, buf, sizeof(buf));
+	sip_wbuf_init(&w, buf, cap);
 	sip_build_status_line(&w, status, reason ? sip_pl_cstr(reason) : SIP_PL_NULL);
-	put_copied(&w, req, status, tsx_peer(st));
+	put_copied(&w, req, status, peer);
 	for (size_t i = 0; i < nextra; i++)
 		sip_build_hdr_named(&w, sip_pl_cstr(extra[i].name), extra[i].value);
 	sip_build_hdr(&w, SIP_HDR_SERVER, SIP_PL(SERVER_HDR));
 	n = sip_build_finish(&w, SIP_PL_NULL, SIP_PL_NULL);
-	if (n < 0) {
-		sip_log(SIP_LOG_WARN, "response %d does not fit in %d bytes: not sent", status,
-		        REPLY_MAX);
-		return n;
-	}
-	return tsx_respond(st, status, buf, (size_t)n);
+	if (n < 0)
+		sip_log(SIP_LOG_WARN, "response %d does not fit in %zu bytes: not sent", status,
+		        cap);
+	return n;
+}
+
+int sipd_reply(struct sipd *s, struct tsx *st, const struct sip_msg *req, int status,
+               const char *reason, const struct sipd_extra *extra, size_t nextra)
+{
+	char buf[REPLY_MAX];
+	int n = build(buf, sizeof(buf), req, tsx_peer(st), status, reason, extra, nextra);
+
+	(void)s;
+	return n < 0 ? n : tsx_respond(st, status, buf, (size_t)n);
+}
+
+int sipd_reply_stateless(struct sipd *s, const struct sip_msg *req, const struct tsx_peer *peer,
+                         int status, const struct sipd_extra *extra, size_t nextra)
+{
+	char buf[REPLY_MAX];
+	int n = build(buf, sizeof(buf), req, peer, status, NULL, extra, nextra);
+
+	return n < 0 ? n : tp_send(s->tp, peer->proto, &peer->addr, peer->conn_id, buf, (size_t)n);
 }
 
 void sipd_reply_broken(struct sipd *s, const struct tp_rx *rx, int status, const char *reason)

@@ -78,6 +78,8 @@ static void on_recv(const struct tp_rx *rx, void *arg)
 			atomic_fetch_add(&s->stats.dropped, 1);
 			return;
 		}
+		if (sipd_handle_stateless(s, m, &peer))
+			return;
 	} else {
 		atomic_fetch_add(&s->stats.responses, 1);
 		peer.proto = rx->proto;
@@ -172,6 +174,14 @@ int sipd_init(struct sipd *s, const struct sipd_cfg *cfg)
 			        tp_addr_str(&cfg->listen[i].addr, addr, sizeof(addr)));
 			return err;
 		}
+	}
+	for (unsigned i = 0; i < tp_listener_count(s->tp) && i < SIPD_MAX_LISTEN; i++) {
+		enum tp_proto proto;
+		const struct tp_addr *a = tp_listener_addr(s->tp, i, &proto);
+
+		tp_addr_host(a, s->local[i].host, sizeof(s->local[i].host));
+		s->local[i].port = tp_addr_port(a);
+		s->nlocal = i + 1;
 	}
 	/* The layer knows the time only from ticks: give it the clock now, or
 	 * timers armed before the first worker tick would count from zero. */

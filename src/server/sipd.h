@@ -24,6 +24,13 @@ struct sipd {
 	struct tp *tp;
 	struct tsx_layer *tsx;
 	struct sipd_stats stats;
+	/* The listeners' numeric hosts and ports, printed once at start-up
+	 * for sipd_is_local_host(), which runs for every request. */
+	struct {
+		char host[64];
+		uint16_t port;
+	} local[SIPD_MAX_LISTEN];
+	unsigned nlocal;
 };
 
 /* Creates the transport and transaction layer and binds every listener.
@@ -39,6 +46,11 @@ void sipd_shutdown(struct sipd *s);
 /* Handles a request that created server transaction st: answers it. */
 void sipd_handle_request(struct sipd *s, struct tsx *st, const struct sip_msg *req,
                          const struct tsx_peer *peer);
+
+/* Answers statelessly the requests that need no transaction: OPTIONS to
+ * the server itself (as Kamailio's sl_send_reply does), which is what
+ * keep-alive probes send by the thousand. True when it answered. */
+bool sipd_handle_stateless(struct sipd *s, const struct sip_msg *req, const struct tsx_peer *peer);
 
 /* True when the URI names this server: one of its domains, or the host of
  * one of its listeners (any port for a domain, the listener's for an IP). */
@@ -58,6 +70,12 @@ struct sipd_extra {
  * RFC 3581). */
 int sipd_reply(struct sipd *s, struct tsx *st, const struct sip_msg *req, int status,
                const char *reason, const struct sipd_extra *extra, size_t nextra);
+
+/* The same without a transaction (§8.2.7 stateless UAS): sent straight to
+ * peer. A retransmitted request gets an identical response (the To tag is
+ * derived from the request). */
+int sipd_reply_stateless(struct sipd *s, const struct sip_msg *req, const struct tsx_peer *peer,
+                         int status, const struct sipd_extra *extra, size_t nextra);
 
 /* Answers a request that did not parse, statelessly, to where it came
  * from. Does nothing when no response can be built (no Via). */
