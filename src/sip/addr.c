@@ -7,19 +7,6 @@
 #include "scan.h"
 #include "libsip/hdr.h"
 
-/* display-name = *(token LWS) / quoted-string; the unquoted form may be
- * written straight against '<' (RFC 4475 lwsdisp is accepted). */
-static bool display_ok(struct sip_pl d)
-{
-	for (size_t i = 0; i < d.len; i++) {
-		unsigned char c = (unsigned char)d.p[i];
-
-		if (!ch_is(c, CH_TOKEN | CH_LWS))
-			return false;
-	}
-	return true;
-}
-
 static int addr_param(struct sip_addr *a, struct sip_pl name, struct sip_pl value)
 {
 	struct sip_pl *slot = NULL;
@@ -45,21 +32,24 @@ static int addr_param(struct sip_addr *a, struct sip_pl name, struct sip_pl valu
 
 static int addr_params(struct sip_addr *a, const char *p, const char *end)
 {
-	struct sip_pl cur, name, value;
+	struct sip_pl name, value;
 	int r;
 
 	p = scan_lws(p, end);
 	if (p < end && *p != ';')
 		return SIP_ERR_ADDR;
-	a->params = cur = pl_span(p, end);
-	while ((r = sip_param_next(&cur, &name, &value)) > 0)
+	a->params = pl_span(p, end);
+	while ((r = param_next(&p, end, &name, &value)) > 0)
 		if (addr_param(a, name, value) < 0)
 			return SIP_ERR_ADDR;
 	return r < 0 ? SIP_ERR_ADDR : 0;
 }
 
 /* name-addr: [display-name] LAQUOT addr-spec RAQUOT. No white space is
- * allowed just inside the brackets (RFC 4475 badaspec). */
+ * allowed just inside the brackets (RFC 4475 badaspec). display-name is
+ * *(token LWS) / quoted-string; the unquoted form may be written straight
+ * against '<' (RFC 4475 lwsdisp is accepted), and is already known to be
+ * tokens and LWS: that is how sip_addr_parse() found the '<'. */
 static int name_addr(struct sip_addr *a, const char *p, const char *end, const char *lt)
 {
 	const char *gt = memchr(lt, '>', (size_t)(end - lt));
@@ -67,13 +57,10 @@ static int name_addr(struct sip_addr *a, const char *p, const char *end, const c
 	if (!gt || gt == lt + 1 || ch_is((unsigned char)lt[1], CH_LWS) ||
 	    ch_is((unsigned char)gt[-1], CH_LWS))
 		return SIP_ERR_ADDR;
-	if (!a->display.p) {
+	if (!a->display.p)
 		a->display = sip_pl_trim(pl_span(p, lt));
-		if (!display_ok(a->display))
-			return SIP_ERR_ADDR;
-	} else if (scan_lws(a->display.p + a->display.len, end) != lt) {
+	else if (scan_lws(a->display.p + a->display.len, end) != lt)
 		return SIP_ERR_ADDR;
-	}
 	a->uri = pl_span(lt + 1, gt);
 	a->bracketed = true;
 	return addr_params(a, gt + 1, end);
@@ -100,7 +87,7 @@ int sip_addr_parse(struct sip_addr *a, struct sip_pl value)
 {
 	const char *p = value.p, *end = value.p + value.len, *q;
 
-	memset(a, 0, sizeof(*a));
+	clear_struct(a, sizeof(*a));
 	p = scan_lws(p, end);
 	if (p == end)
 		return SIP_ERR_ADDR;

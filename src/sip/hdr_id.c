@@ -1,218 +1,182 @@
 /*
  * hdr_id.c — header names and method names as ids (RFC 3261 §7.3.3 compact
- * forms, §20 header list, §27.4 methods). Lookup switches on the first
- * letter, then compares the few candidates of that letter with the length
- * checked first, so naming a header costs a handful of byte compares.
+ * forms, §20 header list, §27.4 methods). A name is looked up by a perfect
+ * hash of its octets read as words, then compared once as words, so naming
+ * a header costs a few word operations and almost no branches.
  */
 #include "libsip/msg.h"
 
+/* A name in lower case (for the folding compare below), zero-padded to
+ * three words, with its id. The name is held in the entry, not pointed
+ * to, so a lookup loads one entry and compares, with no chain of dependent
+ * loads. */
 struct name_ent {
-	const char *name; /* lower case */
+	_Alignas(32) char name[24];
 	unsigned char len;
 	unsigned char id;
 };
 
+/* Every name, long and compact (RFC 3261 §7.3.3 and the extension RFCs),
+ * at its name_hash(): a perfect hash, no two names share a slot, so a
+ * lookup is one hash, one load and one compare. A new name needs a
+ * multiplier under which all names still fall in distinct slots (a few
+ * lines of any scripting language find one by trying random odd
+ * constants); test_msg's name tests catch a name in the wrong slot. Empty
+ * slots have length 0, which no lookup matches. */
+#define NAME_HASH_K 0x04dae976f976d18dull
 /* clang-format off */
-#define E(n, i) { n, sizeof(n) - 1, i }
-
-static const struct name_ent names_a[] = {
-	E("accept", SIP_HDR_ACCEPT),
-	E("accept-encoding", SIP_HDR_ACCEPT_ENCODING),
-	E("accept-language", SIP_HDR_ACCEPT_LANGUAGE),
-	E("alert-info", SIP_HDR_ALERT_INFO),
-	E("allow", SIP_HDR_ALLOW),
-	E("authentication-info", SIP_HDR_AUTHENTICATION_INFO),
-	E("authorization", SIP_HDR_AUTHORIZATION),
-	E("allow-events", SIP_HDR_ALLOW_EVENTS),
-	E("accept-contact", SIP_HDR_ACCEPT_CONTACT),
-	{ NULL, 0, 0 },
+#define E(h, i, n) [h] = { n, sizeof(n) - 1, i }
+static const struct name_ent by_hash[256] = {
+	E(7, SIP_HDR_REPLY_TO, "reply-to"),
+	E(9, SIP_HDR_CONTENT_DISPOSITION, "content-disposition"),
+	E(10, SIP_HDR_EVENT, "event"),
+	E(13, SIP_HDR_IN_REPLY_TO, "in-reply-to"),
+	E(16, SIP_HDR_ROUTE, "route"),
+	E(17, SIP_HDR_CONTENT_LANGUAGE, "content-language"),
+	E(24, SIP_HDR_SUBJECT, "subject"),
+	E(32, SIP_HDR_MIN_SE, "min-se"),
+	E(38, SIP_HDR_MIME_VERSION, "mime-version"),
+	E(43, SIP_HDR_SERVICE_ROUTE, "service-route"),
+	E(47, SIP_HDR_ALLOW, "allow"),
+	E(51, SIP_HDR_ACCEPT_ENCODING, "accept-encoding"),
+	E(54, SIP_HDR_PROXY_AUTHORIZATION, "proxy-authorization"),
+	E(55, SIP_HDR_CONTENT_LENGTH, "content-length"),
+	E(56, SIP_HDR_ACCEPT_LANGUAGE, "accept-language"),
+	E(57, SIP_HDR_REFERRED_BY, "referred-by"),
+	E(59, SIP_HDR_AUTHORIZATION, "authorization"),
+	E(65, SIP_HDR_RACK, "rack"),
+	E(66, SIP_HDR_RSEQ, "rseq"),
+	E(74, SIP_HDR_REQUEST_DISPOSITION, "request-disposition"),
+	E(76, SIP_HDR_MAX_FORWARDS, "max-forwards"),
+	E(78, SIP_HDR_TO, "to"),
+	E(81, SIP_HDR_WWW_AUTHENTICATE, "www-authenticate"),
+	E(83, SIP_HDR_PATH, "path"),
+	E(89, SIP_HDR_PROXY_AUTHENTICATE, "proxy-authenticate"),
+	E(90, SIP_HDR_CONTACT, "contact"),
+	E(92, SIP_HDR_USER_AGENT, "user-agent"),
+	E(93, SIP_HDR_CONTENT_ENCODING, "content-encoding"),
+	E(98, SIP_HDR_IDENTITY, "identity"),
+	E(100, SIP_HDR_ACCEPT_CONTACT, "a"),
+	E(105, SIP_HDR_REFERRED_BY, "b"),
+	E(110, SIP_HDR_CONTENT_TYPE, "c"),
+	E(112, SIP_HDR_FROM, "from"),
+	E(113, SIP_HDR_ALLOW_EVENTS, "allow-events"),
+	E(114, SIP_HDR_SESSION_EXPIRES, "session-expires"),
+	E(115, SIP_HDR_REQUEST_DISPOSITION, "d"),
+	E(119, SIP_HDR_CONTENT_ENCODING, "e"),
+	E(121, SIP_HDR_EXPIRES, "expires"),
+	E(124, SIP_HDR_FROM, "f"),
+	E(126, SIP_HDR_VIA, "via"),
+	E(127, SIP_HDR_MIN_EXPIRES, "min-expires"),
+	E(129, SIP_HDR_ERROR_INFO, "error-info"),
+	E(133, SIP_HDR_RECORD_ROUTE, "record-route"),
+	E(139, SIP_HDR_CALL_ID, "i"),
+	E(144, SIP_HDR_REJECT_CONTACT, "j"),
+	E(149, SIP_HDR_SUPPORTED, "k"),
+	E(151, SIP_HDR_CALL_INFO, "call-info"),
+	E(153, SIP_HDR_CONTENT_LENGTH, "l"),
+	E(158, SIP_HDR_CONTACT, "m"),
+	E(167, SIP_HDR_PRIORITY, "priority"),
+	E(168, SIP_HDR_EVENT, "o"),
+	E(171, SIP_HDR_REJECT_CONTACT, "reject-contact"),
+	E(180, SIP_HDR_DATE, "date"),
+	E(182, SIP_HDR_RETRY_AFTER, "retry-after"),
+	E(183, SIP_HDR_REFER_TO, "r"),
+	E(185, SIP_HDR_ORGANIZATION, "organization"),
+	E(187, SIP_HDR_SUBJECT, "s"),
+	E(190, SIP_HDR_P_ASSERTED_IDENTITY, "p-asserted-identity"),
+	E(192, SIP_HDR_TO, "t"),
+	E(193, SIP_HDR_REASON, "reason"),
+	E(196, SIP_HDR_REQUIRE, "require"),
+	E(197, SIP_HDR_ALLOW_EVENTS, "u"),
+	E(200, SIP_HDR_SERVER, "server"),
+	E(201, SIP_HDR_ALERT_INFO, "alert-info"),
+	E(202, SIP_HDR_VIA, "v"),
+	E(204, SIP_HDR_ACCEPT, "accept"),
+	E(206, SIP_HDR_UNSUPPORTED, "unsupported"),
+	E(212, SIP_HDR_SESSION_EXPIRES, "x"),
+	E(213, SIP_HDR_REFER_TO, "refer-to"),
+	E(217, SIP_HDR_IDENTITY, "y"),
+	E(219, SIP_HDR_CALL_ID, "call-id"),
+	E(221, SIP_HDR_SUBSCRIPTION_STATE, "subscription-state"),
+	E(225, SIP_HDR_WARNING, "warning"),
+	E(233, SIP_HDR_PROXY_REQUIRE, "proxy-require"),
+	E(235, SIP_HDR_ACCEPT_CONTACT, "accept-contact"),
+	E(237, SIP_HDR_AUTHENTICATION_INFO, "authentication-info"),
+	E(240, SIP_HDR_SUPPORTED, "supported"),
+	E(247, SIP_HDR_CONTENT_TYPE, "content-type"),
+	E(249, SIP_HDR_CSEQ, "cseq"),
+	E(252, SIP_HDR_TIMESTAMP, "timestamp"),
 };
-static const struct name_ent names_c[] = {
-	E("call-id", SIP_HDR_CALL_ID),
-	E("contact", SIP_HDR_CONTACT),
-	E("content-length", SIP_HDR_CONTENT_LENGTH),
-	E("content-type", SIP_HDR_CONTENT_TYPE),
-	E("cseq", SIP_HDR_CSEQ),
-	E("call-info", SIP_HDR_CALL_INFO),
-	E("content-disposition", SIP_HDR_CONTENT_DISPOSITION),
-	E("content-encoding", SIP_HDR_CONTENT_ENCODING),
-	E("content-language", SIP_HDR_CONTENT_LANGUAGE),
-	{ NULL, 0, 0 },
-};
-static const struct name_ent names_d[] = {
-	E("date", SIP_HDR_DATE),
-	{ NULL, 0, 0 },
-};
-static const struct name_ent names_e[] = {
-	E("expires", SIP_HDR_EXPIRES),
-	E("error-info", SIP_HDR_ERROR_INFO),
-	E("event", SIP_HDR_EVENT),
-	{ NULL, 0, 0 },
-};
-static const struct name_ent names_f[] = {
-	E("from", SIP_HDR_FROM),
-	{ NULL, 0, 0 },
-};
-static const struct name_ent names_i[] = {
-	E("in-reply-to", SIP_HDR_IN_REPLY_TO),
-	E("identity", SIP_HDR_IDENTITY),
-	{ NULL, 0, 0 },
-};
-static const struct name_ent names_m[] = {
-	E("max-forwards", SIP_HDR_MAX_FORWARDS),
-	E("mime-version", SIP_HDR_MIME_VERSION),
-	E("min-expires", SIP_HDR_MIN_EXPIRES),
-	E("min-se", SIP_HDR_MIN_SE),
-	{ NULL, 0, 0 },
-};
-static const struct name_ent names_o[] = {
-	E("organization", SIP_HDR_ORGANIZATION),
-	{ NULL, 0, 0 },
-};
-static const struct name_ent names_p[] = {
-	E("priority", SIP_HDR_PRIORITY),
-	E("proxy-authenticate", SIP_HDR_PROXY_AUTHENTICATE),
-	E("proxy-authorization", SIP_HDR_PROXY_AUTHORIZATION),
-	E("proxy-require", SIP_HDR_PROXY_REQUIRE),
-	E("path", SIP_HDR_PATH),
-	E("p-asserted-identity", SIP_HDR_P_ASSERTED_IDENTITY),
-	{ NULL, 0, 0 },
-};
-static const struct name_ent names_r[] = {
-	E("record-route", SIP_HDR_RECORD_ROUTE),
-	E("route", SIP_HDR_ROUTE),
-	E("reply-to", SIP_HDR_REPLY_TO),
-	E("require", SIP_HDR_REQUIRE),
-	E("retry-after", SIP_HDR_RETRY_AFTER),
-	E("refer-to", SIP_HDR_REFER_TO),
-	E("referred-by", SIP_HDR_REFERRED_BY),
-	E("rseq", SIP_HDR_RSEQ),
-	E("rack", SIP_HDR_RACK),
-	E("reject-contact", SIP_HDR_REJECT_CONTACT),
-	E("request-disposition", SIP_HDR_REQUEST_DISPOSITION),
-	E("reason", SIP_HDR_REASON),
-	{ NULL, 0, 0 },
-};
-static const struct name_ent names_s[] = {
-	E("server", SIP_HDR_SERVER),
-	E("subject", SIP_HDR_SUBJECT),
-	E("supported", SIP_HDR_SUPPORTED),
-	E("service-route", SIP_HDR_SERVICE_ROUTE),
-	E("session-expires", SIP_HDR_SESSION_EXPIRES),
-	E("subscription-state", SIP_HDR_SUBSCRIPTION_STATE),
-	{ NULL, 0, 0 },
-};
-static const struct name_ent names_t[] = {
-	E("to", SIP_HDR_TO),
-	E("timestamp", SIP_HDR_TIMESTAMP),
-	{ NULL, 0, 0 },
-};
-static const struct name_ent names_u[] = {
-	E("user-agent", SIP_HDR_USER_AGENT),
-	E("unsupported", SIP_HDR_UNSUPPORTED),
-	{ NULL, 0, 0 },
-};
-static const struct name_ent names_v[] = {
-	E("via", SIP_HDR_VIA),
-	{ NULL, 0, 0 },
-};
-static const struct name_ent names_w[] = {
-	E("www-authenticate", SIP_HDR_WWW_AUTHENTICATE),
-	E("warning", SIP_HDR_WARNING),
-	{ NULL, 0, 0 },
-};
-
+#undef E
 /* clang-format on */
 
-/* Compact forms (RFC 3261 §7.3.3 and the extension RFCs), by letter. */
-/* clang-format off */
-static const unsigned char compact[26] = {
-	['a' - 'a'] = SIP_HDR_ACCEPT_CONTACT, ['b' - 'a'] = SIP_HDR_REFERRED_BY,
-	['c' - 'a'] = SIP_HDR_CONTENT_TYPE,   ['d' - 'a'] = SIP_HDR_REQUEST_DISPOSITION,
-	['e' - 'a'] = SIP_HDR_CONTENT_ENCODING, ['f' - 'a'] = SIP_HDR_FROM,
-	['i' - 'a'] = SIP_HDR_CALL_ID,	      ['j' - 'a'] = SIP_HDR_REJECT_CONTACT,
-	['k' - 'a'] = SIP_HDR_SUPPORTED,      ['l' - 'a'] = SIP_HDR_CONTENT_LENGTH,
-	['m' - 'a'] = SIP_HDR_CONTACT,	      ['o' - 'a'] = SIP_HDR_EVENT,
-	['r' - 'a'] = SIP_HDR_REFER_TO,	      ['s' - 'a'] = SIP_HDR_SUBJECT,
-	['t' - 'a'] = SIP_HDR_TO,	      ['u' - 'a'] = SIP_HDR_ALLOW_EVENTS,
-	['v' - 'a'] = SIP_HDR_VIA,	      ['x' - 'a'] = SIP_HDR_SESSION_EXPIRES,
-	['y' - 'a'] = SIP_HDR_IDENTITY,
-};
-/* clang-format on */
+#define FOLD 0x2020202020202020ull    /* the case bit in every octet */
+#define LETTERS 0x4040404040404040ull /* set in every letter octet */
 
-/* clang-format off */
-static const struct name_ent *const by_letter[26] = {
-	['a' - 'a'] = names_a, ['c' - 'a'] = names_c, ['d' - 'a'] = names_d,
-	['e' - 'a'] = names_e, ['f' - 'a'] = names_f, ['i' - 'a'] = names_i,
-	['m' - 'a'] = names_m, ['o' - 'a'] = names_o, ['p' - 'a'] = names_p,
-	['r' - 'a'] = names_r, ['s' - 'a'] = names_s, ['t' - 'a'] = names_t,
-	['u' - 'a'] = names_u, ['v' - 'a'] = names_v, ['w' - 'a'] = names_w,
-};
-/* clang-format on */
-
-/* Case-insensitive compare against a lower-case table name made of
- * letters and '-'. Only letter positions are folded: bit 0x40 marks a
- * letter in the table name, and shifted right it is the 0x20 that folds
- * case, so a '-' must match exactly (a CR, which folds onto '-', never
- * does). Eight octets at a time: most names are longer than eight. */
-static inline bool fold_eq8(const char *p, const char *lower)
+/* Eight octets as a number in little-endian order, the order the hash
+ * multiplier was chosen for, so that every machine hashes alike. */
+static inline uint64_t load64(const char *p)
 {
-	const uint64_t letters = 0x4040404040404040ull;
-	uint64_t x, y;
+	uint64_t x;
 
 	memcpy(&x, p, 8);
-	memcpy(&y, lower, 8);
-	return (x | ((y & letters) >> 1)) == y;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	x = __builtin_bswap64(x);
+#endif
+	return x;
 }
 
-static inline bool fold_eq4(const char *p, const char *lower)
+/* Over the name folded to lower case (the padding folds to spaces, alike
+ * on both sides): the sum keeps the three words apart, the multiply mixes
+ * them into the top octet. */
+static inline unsigned name_hash(uint64_t w0, uint64_t w1, uint64_t w2)
 {
-	const uint32_t letters = 0x40404040u;
-	uint32_t x, y;
+	uint64_t x = (w0 | FOLD) + ((w1 | FOLD) << 1) + ((w2 | FOLD) << 2);
 
-	memcpy(&x, p, 4);
-	memcpy(&y, lower, 4);
-	return (x | ((y & letters) >> 1)) == y;
+	return (unsigned)((x * NAME_HASH_K) >> 56);
 }
 
-static bool name_eq(const char *p, const char *lower, size_t len)
+/* Case-insensitive difference of an input word from a table word: only
+ * the table's letter positions are folded (bit 0x40 marks a letter there,
+ * and shifted right it is the 0x20 that folds case), so a '-' must match
+ * exactly (a CR, which folds onto '-', never does) and so must the zero
+ * padding. Zero when equal. */
+static inline uint64_t fold_diff(uint64_t x, uint64_t y)
 {
-	size_t i = 0;
+	return (x | ((y & LETTERS) >> 1)) ^ y;
+}
 
-	if (len >= 8) {
-		/* Whole words, the last one overlapping the one before it. */
-		for (; i + 8 < len; i += 8)
-			if (!fold_eq8(p + i, lower + i))
-				return false;
-		return fold_eq8(p + len - 8, lower + len - 8);
-	}
-	if (len >= 4)
-		return fold_eq4(p, lower) && fold_eq4(p + len - 4, lower + len - 4);
-	for (; i < len; i++) {
-		unsigned char y = (unsigned char)lower[i];
+/* The id of a name of len octets given as three zero-padded words. The
+ * length is compared too: a NUL in the name must not pass for padding. */
+static enum sip_hdr_id lookup(uint64_t w0, uint64_t w1, uint64_t w2, size_t len)
+{
+	const struct name_ent *e = &by_hash[name_hash(w0, w1, w2)];
+	uint64_t d = fold_diff(w0, load64(e->name)) | fold_diff(w1, load64(e->name + 8)) |
+	             fold_diff(w2, load64(e->name + 16));
 
-		if ((unsigned char)((unsigned char)p[i] | ((y & 0x40) >> 1)) != y)
-			return false;
-	}
-	return true;
+	return d == 0 && e->len == len ? (enum sip_hdr_id)e->id : SIP_HDR_OTHER;
 }
 
 enum sip_hdr_id sip_hdr_id_from_name(struct sip_pl name)
 {
-	unsigned c;
-	const struct name_ent *e;
+	char b[24] = {0};
 
-	if (name.len == 0)
+	if (name.len == 0 || name.len > sizeof(b))
 		return SIP_HDR_OTHER;
-	c = (unsigned)(unsigned char)(name.p[0] | 0x20) - 'a';
-	if (c >= 26)
-		return SIP_HDR_OTHER;
-	if (name.len == 1)
-		return (enum sip_hdr_id)compact[c];
-	for (e = by_letter[c]; e && e->name; e++)
-		if (e->len == name.len && name_eq(name.p, e->name, name.len))
-			return (enum sip_hdr_id)e->id;
-	return SIP_HDR_OTHER;
+	memcpy(b, name.p, name.len);
+	return lookup(load64(b), load64(b + 8), load64(b + 16), name.len);
+}
+
+enum sip_hdr_id sip_hdr_id_prefix16(const char *p, size_t n)
+{
+	/* 0xff for the octets of the name, 0 past it: the two masks are the
+	 * words at 16 - n and 24 - n (n is 0 to 16). */
+	static const unsigned char ff[32] = {255, 255, 255, 255, 255, 255, 255, 255,
+	                                     255, 255, 255, 255, 255, 255, 255, 255};
+
+	return lookup(load64(p) & load64((const char *)ff + 16 - n),
+	              load64(p + 8) & load64((const char *)ff + 24 - n), 0, n);
 }
 
 /* Which ids the grammar lets carry a comma-separated list (§7.3.1). */

@@ -15,13 +15,18 @@ int sip_hdr_u32(struct sip_pl value, uint32_t max, uint32_t *out)
 int sip_cseq_parse(struct sip_cseq *cseq, struct sip_pl value)
 {
 	const char *p = value.p, *end = value.p + value.len, *s;
+	uint64_t n = 0;
 
 	memset(cseq, 0, sizeof(*cseq));
 	p = scan_lws(p, end);
-	s = p;
-	p = scan_class(p, end, CH_DIGIT);
-	if (p == s || sip_pl_u32(pl_span(s, p), UINT32_MAX, &cseq->num) < 0)
+	/* The number in the one pass that finds its end; leading zeros are
+	 * fine, a value over 2^32-1 is not. */
+	for (s = p; p < end && *p >= '0' && *p <= '9'; p++)
+		if ((n = n * 10 + (uint64_t)(*p - '0')) > UINT32_MAX)
+			return SIP_ERR_CSEQ;
+	if (p == s)
 		return SIP_ERR_CSEQ;
+	cseq->num = (uint32_t)n;
 	s = p;
 	p = scan_lws(p, end);
 	if (p == s)
@@ -106,21 +111,18 @@ int sip_retry_after_parse(struct sip_retry_after *ra, struct sip_pl value)
 	return r < 0 ? SIP_ERR_SYNTAX : 0;
 }
 
-/* callid = word [ "@" word ] */
+/* callid = word [ "@" word ]. '@' is no word octet, so the first one
+ * splits the two words, and each must be all word octets. */
 bool sip_call_id_valid(struct sip_pl value)
 {
-	const char *p = value.p, *end = value.p + value.len, *s = p;
+	const char *p = value.p, *end = value.p + value.len, *at;
 
-	p = scan_class(p, end, CH_WORD);
-	if (p == s)
+	if (value.len == 0)
 		return false;
-	if (p < end && *p == '@') {
-		s = ++p;
-		p = scan_class(p, end, CH_WORD);
-		if (p == s)
-			return false;
-	}
-	return p == end;
+	at = scan_to(p, end, '@');
+	if (at == p || !all_class(p, at, CH_WORD))
+		return false;
+	return at == end || (at + 1 < end && all_class(at + 1, end, CH_WORD));
 }
 
 static int two_digits(const char *p)

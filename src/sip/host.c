@@ -18,34 +18,35 @@ const char *scan_quoted(const char *p, const char *end)
 	return NULL;
 }
 
-/* IPv4address: four dec-octets 0..255, no leading sign, 1-3 digits each. */
-bool sip_ipv4_ok(struct sip_pl s)
+/* Four dec-octets at p, each 1-3 digits up to 255: the position after the
+ * fourth, or NULL. */
+static const char *scan_ipv4(const char *p, const char *end)
 {
-	const char *p = s.p, *end = s.p + s.len;
-
 	for (int part = 0; part < 4; part++) {
 		unsigned v = 0, n = 0;
 
-		while (p < end && *p >= '0' && *p <= '9' && n < 4) {
-			v = v * 10 + (unsigned)(*p++ - '0');
-			n++;
-		}
+		if (part > 0 && (p == end || *p++ != '.'))
+			return NULL;
+		for (; p < end && n < 4 && *p >= '0' && *p <= '9'; p++, n++)
+			v = v * 10 + (unsigned)(*p - '0');
 		if (n == 0 || n > 3 || v > 255)
-			return false;
-		if (part < 3) {
-			if (p == end || *p != '.')
-				return false;
-			p++;
-		}
+			return NULL;
 	}
-	return p == end;
+	return p;
+}
+
+/* IPv4address: four dec-octets 0..255, no leading sign, 1-3 digits each. */
+bool sip_ipv4_ok(struct sip_pl s)
+{
+	const char *q = scan_ipv4(s.p, s.p + s.len);
+
+	return q && q == s.p + s.len;
 }
 
 /* hostname: labels of alphanum and '-', separated by '.', optional final
  * dot; a label neither starts nor ends with '-'; the top label starts with
  * a letter (which tells a name from "1.2.3.256"). '_' is accepted inside
- * labels because real deployments use it. One pass: this runs for the
- * host of every Request-URI and Via. */
+ * labels because real deployments use it. */
 bool sip_hostname_ok(struct sip_pl s)
 {
 	const char *p = s.p, *end = s.p + s.len, *label = p;
@@ -116,6 +117,50 @@ bool sip_ipv6_ok(struct sip_pl s)
 	return gap ? groups <= 7 : groups == 8;
 }
 
+/* The hostname at p, checked as sip_hostname_ok() does but in the one
+ * pass that also finds where it ends (this runs for the host of every
+ * Request-URI and Via): the position after it, or NULL. */
+static const char *scan_hostname(const char *p, const char *end)
+{
+	const char *s = p, *label = p, *top = p;
+
+	for (; p < end; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '.') {
+			if (p == label || p[-1] == '-')
+				return NULL;
+			top = label;
+			label = p + 1;
+		} else if (!ch_is(c, CH_HOST)) {
+			break;
+		} else if (c == '-' && p == label) {
+			return NULL;
+		}
+	}
+	/* A final dot is allowed: then the top label is the one before it. */
+	if (p == s || (label < p && p[-1] == '-'))
+		return NULL;
+	return ch_is((unsigned char)*(label < p ? label : top), CH_ALPHA) ? p : NULL;
+}
+
+const char *scan_host_name(const char *p, const char *end, enum sip_host_type *type)
+{
+	const char *q;
+
+	/* An IPv4address is the whole run of host octets or not there at all:
+	 * followed by another host octet, the run can only be a hostname
+	 * ("1.2.3.4.example.com"). */
+	if (p < end && *p >= '0' && *p <= '9' && (q = scan_ipv4(p, end)) &&
+	    (q == end || !ch_is((unsigned char)*q, CH_HOST))) {
+		*type = SIP_HOST_IPV4;
+		return q;
+	}
+	if ((q = scan_hostname(p, end)))
+		*type = SIP_HOST_DOMAIN;
+	return q;
+}
+
 const char *scan_host(const char *p, const char *end, struct sip_pl *host, enum sip_host_type *type)
 {
 	const char *s = p;
@@ -129,14 +174,9 @@ const char *scan_host(const char *p, const char *end, struct sip_pl *host, enum 
 		*type = SIP_HOST_IPV6;
 		return close + 1;
 	}
-	p = scan_class(p, end, CH_HOST);
-	*host = pl_span(s, p);
-	if (sip_ipv4_ok(*host))
-		*type = SIP_HOST_IPV4;
-	else if (sip_hostname_ok(*host))
-		*type = SIP_HOST_DOMAIN;
-	else
+	if (!(p = scan_host_name(p, end, type)))
 		return NULL;
+	*host = pl_span(s, p);
 	return p;
 }
 

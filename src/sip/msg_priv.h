@@ -23,6 +23,16 @@ struct addr_slot {
 
 #define SIP_MSG_MAX_HDRS 65535u
 
+/* sip_hdr_id_from_name() for the parser: the name is the first n octets
+ * (n <= 16) at p, and 16 octets at p are readable, so it is read as two
+ * words in place instead of being copied. */
+enum sip_hdr_id sip_hdr_id_prefix16(const char *p, size_t n);
+
+/* sip_uri_parse() writing straight into *u, which is left partly written
+ * on failure: for the Request-URI, which dies with its message then, so
+ * the parser saves the copy that keeps the public function's *uri intact. */
+int sip_uri_parse_into(struct sip_uri *u, struct sip_pl in);
+
 struct sip_msg {
 	struct sip_arena *arena;
 	const char *buf;
@@ -52,7 +62,8 @@ struct sip_msg {
 	bool clen_conflict;
 
 	/* Last: the parser clears everything above it and leaves this to
-	 * sip_uri_parse(), which writes all of it (and responses never read it). */
+	 * sip_uri_parse_into(), which writes all of it (and responses never read
+	 * it). */
 	struct sip_uri ruri;
 };
 

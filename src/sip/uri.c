@@ -10,6 +10,7 @@
  */
 #include <limits.h>
 
+#include "msg_priv.h"
 #include "scan.h"
 
 /* Comparison looks each parameter and header of one URI up in the other (no
@@ -270,15 +271,9 @@ static const char *parse_hostport(struct sip_uri *u, const char *p, const char *
 	} else {
 		const char *s = p;
 
-		while (p < end && ch_is((unsigned char)*p, CH_HOST))
-			p++;
-		u->host = pl_span(s, p);
-		if (ipv4_parse(u->host, NULL))
-			u->host_type = SIP_HOST_IPV4;
-		else if (sip_hostname_ok(u->host))
-			u->host_type = SIP_HOST_DOMAIN;
-		else
+		if (!(p = scan_host_name(p, end, &u->host_type)))
 			return NULL;
+		u->host = pl_span(s, p);
 	}
 	return parse_port(u, p, end);
 }
@@ -336,10 +331,10 @@ static int check_params(struct sip_pl params, struct sip_uri *note)
 	unsigned count = 0;
 	int r;
 
-	if (!all_esc(params, CH_PARAM, ";=") || memchr(params.p, '`', params.len))
-		return SIP_ERR_URI;
 	if (params.len == 0)
 		return 0;
+	if (!all_esc(params, CH_PARAM, ";=") || memchr(params.p, '`', params.len))
+		return SIP_ERR_URI;
 	if (params.p[0] != ';')
 		return SIP_ERR_URI;
 	while ((r = sip_param_next(&cur, &name, &value)) > 0) {
@@ -496,6 +491,12 @@ static const char *parse_scheme(struct sip_uri *u, const char *p, const char *en
 {
 	const char *s = p;
 
+	/* Nearly every URI is "sip:": take it in one folded compare. */
+	if (end - p > 4 && lit_caseeq(p, "sip:", 4)) {
+		u->scheme_pl = sip_pl(p, 3);
+		u->scheme = SIP_SCHEME_SIP;
+		return p + 4;
+	}
 	if (p == end || !ch_is((unsigned char)*p, CH_ALPHA))
 		return NULL;
 	while (p < end && (ch_is((unsigned char)*p, CH_ALPHA | CH_DIGIT) || *p == '+' ||
@@ -515,34 +516,40 @@ static const char *parse_scheme(struct sip_uri *u, const char *p, const char *en
 	return p + 1;
 }
 
-/* Parses into a local struct so that *uri is written only on success.
- * Absent params and headers are empty slices at their place, not NULL:
+/* Absent params and headers are empty slices at their place, not NULL:
  * callers hand them to sip_param_next(), which does arithmetic on them. */
-int sip_uri_parse(struct sip_uri *uri, struct sip_pl in)
+int sip_uri_parse_into(struct sip_uri *u, struct sip_pl in)
 {
-	struct sip_uri u;
 	const char *p, *end;
 	int err;
 
 	if (!in.p || in.len == 0)
 		return SIP_ERR_URI;
-	memset(&u, 0, sizeof(u));
 	end = in.p + in.len;
-	p = parse_scheme(&u, in.p, end);
+	clear_struct(u, sizeof(*u));
+	u->raw = in;
+	p = parse_scheme(u, in.p, end);
 	if (!p)
 		return SIP_ERR_URI;
-	u.raw = in;
-	if (u.scheme == SIP_SCHEME_SIP || u.scheme == SIP_SCHEME_SIPS) {
-		err = parse_sip(&u, p, end);
-	} else if (u.scheme == SIP_SCHEME_TEL) {
-		err = parse_tel(&u, p, end);
+	if (u->scheme == SIP_SCHEME_SIP || u->scheme == SIP_SCHEME_SIPS) {
+		err = parse_sip(u, p, end);
+	} else if (u->scheme == SIP_SCHEME_TEL) {
+		err = parse_tel(u, p, end);
 	} else {
 		/* absoluteURI of RFC 2396, kept whole: 1 or more uric. */
-		u.opaque = pl_span(p, end);
-		u.params = u.headers = sip_pl(end, 0);
-		err = (p < end && all_esc(u.opaque, CH_URIC, NULL)) ? 0 : SIP_ERR_URI;
+		u->opaque = pl_span(p, end);
+		u->params = u->headers = sip_pl(end, 0);
+		err = (p < end && all_esc(u->opaque, CH_URIC, NULL)) ? 0 : SIP_ERR_URI;
 	}
-	if (err < 0)
+	return err < 0 ? SIP_ERR_URI : 0;
+}
+
+/* Parses into a local struct so that *uri is written only on success. */
+int sip_uri_parse(struct sip_uri *uri, struct sip_pl in)
+{
+	struct sip_uri u;
+
+	if (sip_uri_parse_into(&u, in) < 0)
 		return SIP_ERR_URI;
 	*uri = u;
 	return 0;

@@ -6,20 +6,24 @@
 #include "scan.h"
 #include "libsip/hdr.h"
 
-static const struct {
-	const char *name;
-	enum sip_transport tp;
-} transports[] = {
-        {"UDP", SIP_TP_UDP},   {"TCP", SIP_TP_TCP},           {"TLS", SIP_TP_TLS},
-        {"SCTP", SIP_TP_SCTP}, {"TLS-SCTP", SIP_TP_TLS_SCTP}, {"WS", SIP_TP_WS},
-        {"WSS", SIP_TP_WSS},
-};
-
+/* The transport token, case-insensitive; each test compares the length
+ * first, so the common UDP costs a few compares. */
 static enum sip_transport transport_id(struct sip_pl t)
 {
-	for (size_t i = 0; i < sizeof(transports) / sizeof(transports[0]); i++)
-		if (t.len == strlen(transports[i].name) && sip_pl_caseeq_str(t, transports[i].name))
-			return transports[i].tp;
+	if (PL_IS(t, "udp"))
+		return SIP_TP_UDP;
+	if (PL_IS(t, "tcp"))
+		return SIP_TP_TCP;
+	if (PL_IS(t, "tls"))
+		return SIP_TP_TLS;
+	if (PL_IS(t, "sctp"))
+		return SIP_TP_SCTP;
+	if (PL_IS(t, "tls-sctp"))
+		return SIP_TP_TLS_SCTP;
+	if (PL_IS(t, "ws"))
+		return SIP_TP_WS;
+	if (PL_IS(t, "wss"))
+		return SIP_TP_WSS;
 	return SIP_TP_OTHER;
 }
 
@@ -40,7 +44,8 @@ static const char *proto_part(const char *p, const char *end, struct sip_pl *out
 	return scan_lws(p + 1, end);
 }
 
-/* [COLON port] after the host, COLON being SWS ":" SWS. */
+/* [COLON port] after the host, COLON being SWS ":" SWS; 1-5 digits, 1 to
+ * 65535 (a sixth digit is refused without reading further). */
 static const char *via_port(struct sip_via *via, const char *p, const char *end)
 {
 	const char *q = scan_lws(p, end), *d;
@@ -49,8 +54,9 @@ static const char *via_port(struct sip_via *via, const char *p, const char *end)
 	if (q == end || *q != ':')
 		return p;
 	q = scan_lws(q + 1, end);
-	d = scan_class(q, end, CH_DIGIT);
-	if (d - q > 5 || sip_pl_u32(pl_span(q, d), 65535, &port) < 0 || port == 0)
+	for (d = q; d < end && d - q < 6 && *d >= '0' && *d <= '9'; d++)
+		port = port * 10 + (uint32_t)(*d - '0');
+	if (d == q || d - q > 5 || port > 65535 || port == 0)
 		return NULL;
 	via->port = (uint16_t)port;
 	return d;
@@ -85,11 +91,11 @@ static int via_param(struct sip_via *via, struct sip_pl name, struct sip_pl valu
 
 static int via_params(struct sip_via *via, const char *p, const char *end)
 {
-	struct sip_pl cur = pl_span(p, end), name, value;
+	struct sip_pl name, value;
 	int r;
 
-	via->params = cur;
-	while ((r = sip_param_next(&cur, &name, &value)) > 0)
+	via->params = pl_span(p, end);
+	while ((r = param_next(&p, end, &name, &value)) > 0)
 		if (via_param(via, name, value) < 0)
 			return SIP_ERR_VIA;
 	return r < 0 ? SIP_ERR_VIA : 0;
@@ -99,7 +105,7 @@ int sip_via_parse(struct sip_via *via, struct sip_pl value)
 {
 	const char *p = value.p, *end = value.p + value.len, *s;
 
-	memset(via, 0, sizeof(*via));
+	clear_struct(via, sizeof(*via));
 	p = scan_lws(p, end);
 	/* Nearly every Via starts "SIP/2.0/": take it in one compare. */
 	if (end - p > 8 && memcmp(p, "SIP/2.0/", 8) == 0) {
@@ -111,7 +117,7 @@ int sip_via_parse(struct sip_via *via, struct sip_pl value)
 	           !(p = proto_part(p, end, &via->version, true)) ||
 	           !(p = proto_part(p, end, &via->transport, false)))
 		return SIP_ERR_VIA;
-	else if (!PL_IS(via->proto, "SIP"))
+	else if (!PL_IS(via->proto, "sip"))
 		return SIP_ERR_VIA;
 	else if (!sip_pl_eq(via->version, SIP_PL("2.0")))
 		return SIP_ERR_VERSION;

@@ -748,6 +748,48 @@ static void test_header_without_colon(void **state)
 	          "x");
 }
 
+/* A name is looked up in place when its colon is among the first 16
+ * octets of a line of 16 or more, and by the general path otherwise (a
+ * longer name, white space before the colon, a short last line, a name the
+ * table lacks): both must name alike and refuse alike. */
+static void test_name_paths(void **state)
+{
+	static const char msg[] =
+	        "OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n" BASE_HDRS "CSeq: 1 OPTIONS\r\n"
+	        "Proxy-Authorization: Digest username=\"a\"\r\n"
+	        "Subscription-State: active\r\n"
+	        "Subject :x\r\n"
+	        "X-Fifteen-Octs: 1\r\n"
+	        "X-Sixteen-Octs1: 2\r\n"
+	        "Call.ID: 3\r\n"
+	        "s:4\r\n"
+	        "k: 100rel\r\n"
+	        "l:0\r\n"
+	        "\r\n";
+	struct fx *fx = *state;
+	struct sip_msg *m = parse_ok(fx, msg, SIP_PARSE_STREAM);
+
+	assert_pl(sip_msg_hdr(m, SIP_HDR_PROXY_AUTHORIZATION)->name, "Proxy-Authorization");
+	assert_pl(sip_msg_hdr(m, SIP_HDR_SUBSCRIPTION_STATE)->value, "active");
+	assert_pl(sip_msg_hdr(m, SIP_HDR_SUBJECT)->name, "Subject");
+	assert_int_equal(sip_msg_hdr_num(m, SIP_HDR_SUBJECT), 2);
+	assert_pl(hdr_nth(m, SIP_HDR_SUBJECT, 1)->value, "4");
+	assert_pl(sip_msg_hdr_by_name(m, SIP_PL("x-fifteen-octs"))->value, "1");
+	assert_pl(sip_msg_hdr_by_name(m, SIP_PL("X-Sixteen-Octs1"))->value, "2");
+	assert_int_equal(sip_msg_hdr_by_name(m, SIP_PL("Call.ID"))->id, SIP_HDR_OTHER);
+	assert_pl(sip_msg_call_id(m), "a84b4c76e66710@pc33.atlanta.example.com");
+	assert_int_equal(sip_msg_hdr(m, SIP_HDR_SUPPORTED)->id, SIP_HDR_SUPPORTED);
+	assert_int_equal(sip_msg_content_length(m), 0);
+
+	/* Octets that fold onto a name's letters or '-' do not pass for them. */
+	expect_err(fx, OPTIONS_WITH("Call\rID: x\r\n"), 0, SIP_ERR_HEADER, 400);
+	expect_err(fx, OPTIONS_WITH("Vi;a: SIP/2.0/UDP h\r\n"), 0, SIP_ERR_HEADER, 400);
+	assert_pl(fx->perr.where, "Vi");
+	assert_int_equal(parse_n(fx, OPTIONS_WITH("To\0: <sip:x@y>\r\n"),
+	                         sizeof(OPTIONS_WITH("To\0: <sip:x@y>\r\n")) - 1, 0),
+	                 SIP_ERR_HEADER);
+}
+
 /* ---- start lines ----------------------------------------------------------- */
 
 static void test_unknown_scheme(void **state)
@@ -1164,6 +1206,7 @@ int main(void)
 	        T(test_bare_lf),
 	        T(test_missing_empty_line),
 	        T(test_header_without_colon),
+	        T(test_name_paths),
 	        T(test_unknown_scheme),
 	        T(test_request_lines),
 	        T(test_status_lines),
