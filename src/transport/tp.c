@@ -125,7 +125,7 @@ int tp_listen(struct tp *t, enum tp_proto proto, const struct tp_addr *addr)
 		return err;
 	}
 	t->ls[t->nls++] = l;
-	sip_log(SIP_LOG_INFO, "transport: listening on %s:%s%s", spec_name(proto),
+	sip_log(SIP_LOG_DEBUG, "transport: listening on %s:%s%s", spec_name(proto),
 	        tp_addr_str(&l->addr, buf, sizeof(buf)),
 	        proto == TP_UDP && l->nsock > 1 ? " (SO_REUSEPORT socket per worker)" : "");
 	return 0;
