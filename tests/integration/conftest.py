@@ -53,7 +53,7 @@ class Sipd:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"sipd exited with {self.proc.returncode}: {self.text()}")
-            if len(re.findall(r"listening on", self.text())) >= 2:
+            if len(re.findall(r"listening on (?:UDP|TCP) ", self.text())) >= 2:
                 return
             time.sleep(0.02)
         raise RuntimeError(f"sipd did not start: {self.text()}")
