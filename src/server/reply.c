@@ -70,7 +70,11 @@ static void to_tag(const struct sip_msg *req, char *buf, size_t cap)
 	for (int i = 0; i < 3; i++)
 		for (size_t k = 0; k < parts[i].len; k++)
 			h = (h ^ (unsigned char)parts[i].p[k]) * 1099511628211ull;
-	snprintf(buf, cap, "%016llx", (unsigned long long)h);
+	if (cap < 17)
+		return;
+	for (int i = 15; i >= 0; i--, h >>= 4)
+		buf[i] = "0123456789abcdef"[h & 15];
+	buf[16] = '\0';
 }
 
 static void put_copied(struct sip_wbuf *w, const struct sip_msg *req, int status,

@@ -249,7 +249,8 @@ void tsx_table_insert(struct tsx_shard *sh, struct tsx *t)
 
 	t->hnext = sh->buckets[b];
 	sh->buckets[b] = t;
-	sh->count++;
+	/* Atomic so that a tick may peek without the lock (tick_shard). */
+	__atomic_store_n(&sh->count, sh->count + 1, __ATOMIC_RELAXED);
 	atomic_fetch_add(&t->l->live, 1);
 	maybe_grow(sh);
 }
@@ -262,7 +263,7 @@ void tsx_table_remove(struct tsx_shard *sh, struct tsx *t)
 		if (*pp == t) {
 			*pp = t->hnext;
 			t->hnext = NULL;
-			sh->count--;
+			__atomic_store_n(&sh->count, sh->count - 1, __ATOMIC_RELAXED);
 			atomic_fetch_sub(&t->l->live, 1);
 			return;
 		}

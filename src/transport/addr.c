@@ -118,6 +118,25 @@ int tp_listen_spec_parse(const char *spec, enum tp_proto *proto, struct tp_addr 
 	return 0;
 }
 
+/* Dotted quad without inet_ntop: glibc formats IPv4 with sprintf, and a
+ * server prints the source address into every response's Via. */
+static void ipv4_str(const struct in_addr *in, char *buf)
+{
+	const unsigned char *b = (const unsigned char *)&in->s_addr;
+	char *p = buf;
+
+	for (int i = 0; i < 4; i++) {
+		unsigned v = b[i];
+
+		if (v >= 100)
+			*p++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*p++ = (char)('0' + v / 10 % 10);
+		*p++ = (char)('0' + v % 10);
+		*p++ = i < 3 ? '.' : '\0';
+	}
+}
+
 void tp_addr_host(const struct tp_addr *addr, char *buf, size_t cap)
 {
 	const void *ip = NULL;
@@ -125,6 +144,10 @@ void tp_addr_host(const struct tp_addr *addr, char *buf, size_t cap)
 
 	if (cap == 0)
 		return;
+	if (af == AF_INET && cap >= INET_ADDRSTRLEN) {
+		ipv4_str(&((const struct sockaddr_in *)&addr->ss)->sin_addr, buf);
+		return;
+	}
 	if (af == AF_INET)
 		ip = &((const struct sockaddr_in *)&addr->ss)->sin_addr;
 	else if (af == AF_INET6)
