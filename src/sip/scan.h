@@ -90,26 +90,17 @@ const char *scan_quoted(const char *p, const char *end);
 
 /* The host grammars of RFC 3261 §25.1 on a whole slice: hostname (labels,
  * top label starting with a letter), IPv4address, and the inside of an
- * IPv6reference (without brackets). */
+ * IPv6reference (without brackets). The address parsers fill out (4 or 16
+ * octets) when it is not NULL, so that addresses compare by value. */
 bool sip_hostname_ok(struct sip_pl s);
-bool sip_ipv4_ok(struct sip_pl s);
-bool sip_ipv6_ok(struct sip_pl s);
-
-/* Scans a hostname or an IPv4address at p, in one pass: the position after
- * it, with *type set, or NULL when neither starts at p. The run of host
- * octets (alphanum . - _) at p is taken whole, as the grammar's longest
- * match. */
-const char *scan_host_name(const char *p, const char *end, enum sip_host_type *type);
+bool sip_ipv4_parse(struct sip_pl s, uint8_t *out);
+bool sip_ipv6_parse(struct sip_pl s, uint8_t *out);
 
 /* Scans a host (hostname, IPv4address or [IPv6reference]) at p. Returns the
  * position after it and fills *host (brackets excluded) and *type, or NULL
  * when no valid host starts at p. */
 const char *scan_host(const char *p, const char *end, struct sip_pl *host,
                       enum sip_host_type *type);
-
-/* Scans ":port" if present at p (1-5 digits, at most 65535). Returns the
- * position after it (p itself when there is no ':'), NULL when malformed. */
-const char *scan_port(const char *p, const char *end, uint16_t *port);
 
 /* Case-insensitive compare of n octets at p against lit, which must be in
  * lower case and hold no octet of @[\]^_`{|}~ (letters, digits and the

@@ -137,108 +137,6 @@ static bool name_is(struct sip_pl esc, const char *plain)
 
 /* ---- hosts (RFC 3261 §25.1) ---------------------------------------------- */
 
-/* IPv4address: four dec-octets 0..255 of 1-3 digits. Fills out when given. */
-static bool ipv4_parse(struct sip_pl s, uint8_t *out)
-{
-	const char *p = s.p, *end = pl_end(s);
-
-	for (int k = 0; k < 4; k++) {
-		unsigned v = 0, n = 0;
-
-		if (k > 0 && (p == end || *p++ != '.'))
-			return false;
-		for (; p < end && n < 3 && ch_is((unsigned char)*p, CH_DIGIT); p++, n++)
-			v = v * 10 + (unsigned)(*p - '0');
-		if (n == 0 || v > 255)
-			return false;
-		if (out)
-			out[k] = (uint8_t)v;
-	}
-	return p == end;
-}
-
-/* One hex4 group of an IPv6 address: 1-4 hex digits filling all of s. */
-static bool hex4(struct sip_pl s, uint8_t *out)
-{
-	unsigned v = 0;
-
-	if (s.len < 1 || s.len > 4)
-		return false;
-	for (size_t i = 0; i < s.len; i++) {
-		int h = hexval((unsigned char)s.p[i]);
-
-		if (h < 0)
-			return false;
-		v = v << 4 | (unsigned)h;
-	}
-	out[0] = (uint8_t)(v >> 8);
-	out[1] = (uint8_t)v;
-	return true;
-}
-
-/* Places the groups read before and after "::" (gap) into 16 octets. */
-static void ipv6_place(const uint8_t *head, size_t n, int gap, uint8_t *out)
-{
-	size_t tail;
-
-	if (!out)
-		return;
-	memset(out, 0, 16);
-	if (gap < 0)
-		gap = (int)n;
-	tail = n - (size_t)gap;
-	memcpy(out, head, (size_t)gap);
-	memcpy(out + 16 - tail, head + gap, tail);
-}
-
-/* IPv6address of RFC 3261 §25.1 (the text form of RFC 4291 §2.2): groups
- * of hex4 separated by ':', at most one "::" standing for one or more zero
- * groups, optionally ending in an IPv4address worth two groups. Fills the
- * 16 octets of out when given, so that equal addresses compare equal
- * whatever their spelling. */
-static bool ipv6_parse(struct sip_pl s, uint8_t *out)
-{
-	const char *p = s.p, *end = pl_end(s);
-	uint8_t head[16];
-	size_t n = 0;
-	int gap = -1;
-
-	if (end - p >= 2 && p[0] == ':' && p[1] == ':') {
-		gap = 0;
-		p += 2;
-	}
-	while (p < end) {
-		const char *g = memchr(p, ':', (size_t)(end - p));
-		struct sip_pl grp = pl_span(p, g ? g : end);
-
-		if (memchr(grp.p, '.', grp.len)) {
-			/* The IPv4 tail must end the address. */
-			if (g || n > 12 || !ipv4_parse(grp, head + n))
-				return false;
-			n += 4;
-			break;
-		}
-		if (n > 14 || !hex4(grp, head + n))
-			return false;
-		n += 2;
-		if (!g)
-			break;
-		p = g + 1;
-		if (p < end && *p == ':') {
-			if (gap >= 0)
-				return false;
-			gap = (int)n;
-			p++;
-		} else if (p == end) {
-			return false; /* a single trailing ':' */
-		}
-	}
-	if (gap < 0 ? n != 16 : n > 14)
-		return false;
-	ipv6_place(head, n, gap, out);
-	return true;
-}
-
 /* ":" port, 1-5 digits, 1..65535. Port 0 is refused: the struct stores 0
  * for "absent", and §19.1.4 tells an absent port from any explicit one. */
 static const char *parse_port(struct sip_uri *u, const char *p, const char *end)
@@ -256,25 +154,13 @@ static const char *parse_port(struct sip_uri *u, const char *p, const char *end)
 	return p;
 }
 
-/* hostport: a [IPv6reference], an IPv4address or a hostname, then an
- * optional port. Returns the position after it, or NULL. */
+/* hostport: a [IPv6reference], an IPv4address or a hostname (the shared
+ * scan_host of host.c), then an optional port. Returns the position after
+ * it, or NULL. */
 static const char *parse_hostport(struct sip_uri *u, const char *p, const char *end)
 {
-	if (p < end && *p == '[') {
-		const char *close = memchr(p, ']', (size_t)(end - p));
-
-		if (!close || !ipv6_parse(pl_span(p + 1, close), NULL))
-			return NULL;
-		u->host = pl_span(p + 1, close);
-		u->host_type = SIP_HOST_IPV6;
-		p = close + 1;
-	} else {
-		const char *s = p;
-
-		if (!(p = scan_host_name(p, end, &u->host_type)))
-			return NULL;
-		u->host = pl_span(s, p);
-	}
+	if (!(p = scan_host(p, end, &u->host, &u->host_type)))
+		return NULL;
 	return parse_port(u, p, end);
 }
 
@@ -801,9 +687,11 @@ static bool host_eq(const struct sip_uri *a, const struct sip_uri *b)
 
 	if (a->host_type != b->host_type)
 		return false;
-	if (a->host_type == SIP_HOST_IPV6 && ipv6_parse(a->host, x) && ipv6_parse(b->host, y))
+	if (a->host_type == SIP_HOST_IPV6 && sip_ipv6_parse(a->host, x) &&
+	    sip_ipv6_parse(b->host, y))
 		return memcmp(x, y, 16) == 0;
-	if (a->host_type == SIP_HOST_IPV4 && ipv4_parse(a->host, x) && ipv4_parse(b->host, y))
+	if (a->host_type == SIP_HOST_IPV4 && sip_ipv4_parse(a->host, x) &&
+	    sip_ipv4_parse(b->host, y))
 		return memcmp(x, y, 4) == 0;
 	return sip_pl_caseeq(a->host, b->host);
 }
