@@ -72,6 +72,24 @@ static inline struct sip_pl sip_pl_trim(struct sip_pl pl)
 	return pl;
 }
 
+/* FNV-1a, 64 bits: a cheap, well-spread hash for table keys and tags.
+ * Start with SIP_FNV_BASIS; chain calls to hash several pieces. */
+#define SIP_FNV_BASIS 14695981039346656037ull
+
+static inline uint64_t sip_fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = (const unsigned char *)p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	return h;
+}
+
+static inline uint64_t sip_pl_hash(uint64_t h, struct sip_pl pl)
+{
+	return sip_fnv1a(h, pl.p, pl.len);
+}
+
 /* ---- errors ------------------------------------------------------------ */
 
 /* Every fallible function returns 0 or one of these (all negative).

@@ -65,11 +65,10 @@ static void to_tag(const struct sip_msg *req, char *buf, size_t cap)
 	const struct sip_addr *from = sip_msg_from(req);
 	struct sip_pl parts[3] = {sip_msg_call_id(req), from ? from->tag : SIP_PL_NULL,
 	                          via ? via->branch : SIP_PL_NULL};
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	uint64_t h = SIP_FNV_BASIS;
 
 	for (int i = 0; i < 3; i++)
-		for (size_t k = 0; k < parts[i].len; k++)
-			h = (h ^ (unsigned char)parts[i].p[k]) * 1099511628211ull;
+		h = sip_pl_hash(h, parts[i]);
 	if (cap < 17)
 		return;
 	for (int i = 15; i >= 0; i--, h >>= 4)

@@ -24,19 +24,6 @@
 
 #define BUCKETS_INITIAL 16u
 #define BUCKETS_MAX (1u << 24)
-#define FNV_BASIS 2166136261u
-#define FNV_PRIME 16777619u
-
-/* FNV-1a over the bytes of pl. */
-static uint32_t hash_pl(uint32_t h, struct sip_pl pl)
-{
-	for (size_t i = 0; i < pl.len; i++) {
-		h ^= (unsigned char)pl.p[i];
-		h *= FNV_PRIME;
-	}
-	return h;
-}
-
 /* ---- keys ------------------------------------------------------------------ */
 
 static void key_method(struct tsx_key *k, enum sip_method method, struct sip_pl name)
@@ -64,10 +51,11 @@ bool tsx_key_request(struct tsx_key *k, const struct sip_msg *m)
 		k->branch = via->branch;
 		k->host = via->host;
 		k->port = via->port;
-		k->hash = hash_pl(FNV_BASIS, via->branch);
+		k->hash = (uint32_t)sip_pl_hash(SIP_FNV_BASIS, via->branch);
 	} else {
 		k->rfc2543 = true;
-		k->hash = hash_pl(FNV_BASIS, sip_msg_call_id(m)) ^ (cseq->num * 2654435761u);
+		k->hash = (uint32_t)sip_pl_hash(SIP_FNV_BASIS, sip_msg_call_id(m)) ^
+		          (cseq->num * 2654435761u);
 	}
 	return true;
 }
@@ -86,7 +74,7 @@ bool tsx_key_response(struct tsx_key *k, const struct sip_msg *m)
 	k->method = (enum sip_method)cseq->method_id;
 	k->mname = cseq->method;
 	k->branch = via->branch;
-	k->hash = hash_pl(FNV_BASIS, via->branch);
+	k->hash = (uint32_t)sip_pl_hash(SIP_FNV_BASIS, via->branch);
 	return true;
 }
 
@@ -103,7 +91,7 @@ int tsx_key_client(struct tsx_key *k, const struct sip_msg *req)
 	k->method = sip_msg_method(req);
 	k->mname = sip_msg_method_name(req);
 	k->branch = via->branch;
-	k->hash = hash_pl(FNV_BASIS, via->branch);
+	k->hash = (uint32_t)sip_pl_hash(SIP_FNV_BASIS, via->branch);
 	return 0;
 }
 

@@ -213,16 +213,12 @@ bool tp_addr_eq(const struct tp_addr *a, const struct tp_addr *b)
 uint64_t tp_addr_hash(const struct tp_addr *a)
 {
 	uint8_t ip[16];
-	uint64_t h = 14695981039346656037ull;
 	uint16_t port = tp_addr_port(a);
+	const uint8_t pb[2] = {(uint8_t)(port & 0xff), (uint8_t)(port >> 8)};
 
 	if (!ip16(a, ip))
 		memset(ip, 0, sizeof(ip));
-	for (size_t i = 0; i < 16; i++)
-		h = (h ^ ip[i]) * 1099511628211ull;
-	h = (h ^ (port & 0xff)) * 1099511628211ull;
-	h = (h ^ (port >> 8)) * 1099511628211ull;
-	return h;
+	return sip_fnv1a(sip_fnv1a(SIP_FNV_BASIS, ip, sizeof(ip)), pb, sizeof(pb));
 }
 
 const char *tp_proto_name(enum tp_proto p)
