@@ -187,24 +187,31 @@ size_t tsx_layer_count(const struct tsx_layer *l)
 
 /* ---- receiving ---------------------------------------------------------------------- */
 
+/* Hands m to the transaction of key k when one exists, and runs what that
+ * did once the shard is unlocked. False when no transaction matches. */
+static bool recv_known(struct tsx_layer *l, struct tsx_shard *sh, const struct tsx_key *k,
+                       const struct sip_msg *m, const struct tsx_peer *from)
+{
+	struct tsx *t;
+	struct tsx_fx fx;
+
+	tsx_fx_init(&fx, l, sh);
+	pthread_mutex_lock(&sh->mu);
+	if ((t = tsx_table_find(sh, k)))
+		t->m->recv(t, m, from, &fx);
+	pthread_mutex_unlock(&sh->mu);
+	if (t)
+		tsx_fx_run(&fx);
+	return t != NULL;
+}
+
 static void recv_response(struct tsx_layer *l, const struct sip_msg *m, const struct tsx_peer *from)
 {
 	struct tsx_key k;
-	struct tsx_shard *sh;
-	struct tsx *t = NULL;
-	struct tsx_fx fx;
 
-	if (tsx_key_response(&k, m)) {
-		sh = tsx_shard_of(l, k.hash);
-		tsx_fx_init(&fx, l, sh);
-		pthread_mutex_lock(&sh->mu);
-		if ((t = tsx_table_find(sh, &k)))
-			t->m->recv(t, m, from, &fx);
-		pthread_mutex_unlock(&sh->mu);
-	}
-	if (t)
-		tsx_fx_run(&fx);
-	else if (l->ops.stray_response)
+	if (tsx_key_response(&k, m) && recv_known(l, tsx_shard_of(l, k.hash), &k, m, from))
+		return;
+	if (l->ops.stray_response)
 		l->ops.stray_response(l->arg, m, from);
 }
 
@@ -248,20 +255,11 @@ static void recv_request(struct tsx_layer *l, const struct sip_msg *m, const str
 {
 	struct tsx_key k;
 	struct tsx_shard *sh;
-	struct tsx *t;
-	struct tsx_fx fx;
 
 	if (!tsx_key_request(&k, m))
 		return; /* no Via or CSeq: nothing to match, nowhere to answer */
 	sh = tsx_shard_of(l, k.hash);
-	tsx_fx_init(&fx, l, sh);
-	pthread_mutex_lock(&sh->mu);
-	if ((t = tsx_table_find(sh, &k)))
-		t->m->recv(t, m, from, &fx);
-	pthread_mutex_unlock(&sh->mu);
-	if (t)
-		tsx_fx_run(&fx);
-	else
+	if (!recv_known(l, sh, &k, m, from))
 		recv_new_request(l, sh, &k, m, from);
 }
 
