@@ -18,9 +18,10 @@
 static void banner(const struct sipd *s, const struct sipd_cfg *cfg)
 {
 	char addr[80];
+	unsigned workers = tp_worker_count(s->tp);
 
-	sip_log(SIP_LOG_INFO, "sipd %s starting: %u worker%s", SIPD_VERSION, cfg->tp.workers,
-	        cfg->tp.workers == 1 ? "" : "s");
+	sip_log(SIP_LOG_INFO, "sipd %s starting: %u worker%s", SIPD_VERSION, workers,
+	        workers == 1 ? "" : "s");
 	for (unsigned i = 0; i < tp_listener_count(s->tp); i++) {
 		enum tp_proto proto;
 		const struct tp_addr *a = tp_listener_addr(s->tp, i, &proto);

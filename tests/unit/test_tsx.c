@@ -24,6 +24,7 @@
 #include "libsip/build.h"
 #include "libsip/hdr.h"
 #include "libsip/tsx.h"
+#include "tsx_util.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_SENT 512
@@ -177,21 +178,6 @@ static void run_to(uint64_t t)
 		H->now = H->now + STEP_MS < t ? H->now + STEP_MS : t;
 		tsx_layer_tick(H->l, 0, 1, H->now);
 	}
-}
-
-static struct tsx_peer peer(enum tp_proto proto)
-{
-	struct tsx_peer p;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&p.addr.ss;
-
-	memset(&p, 0, sizeof(p));
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons(5060);
-	sin->sin_addr.s_addr = htonl(0xc0000201); /* 192.0.2.1 */
-	p.addr.len = sizeof(*sin);
-	p.proto = proto;
-	p.conn_id = proto == TP_TCP ? 7 : 0;
-	return p;
 }
 
 /* ---- messages ----------------------------------------------------------------------- */
@@ -397,7 +383,7 @@ static void reply(const char *text, int status, const char *to_tag, const struct
 
 static void test_ict_udp_timer_b(void **state)
 {
-	struct tsx_peer p = peer(TP_UDP);
+	struct tsx_peer p = test_tsx_peer(TP_UDP);
 	struct tsx *ct = client(req(RQ(0)), &p, TAG_INV);
 
 	(void)state;
@@ -423,7 +409,7 @@ static void test_ict_udp_timer_b(void **state)
 
 static void test_ict_tcp_timer_b(void **state)
 {
-	struct tsx_peer p = peer(TP_TCP);
+	struct tsx_peer p = test_tsx_peer(TP_TCP);
 	struct tsx *ct = client(req(RQ(0)), &p, TAG_INV);
 
 	(void)state;
@@ -467,7 +453,7 @@ static void check_ack(size_t i, const char *inv, const char *to_tag)
 
 static void test_ict_udp_non2xx(void **state)
 {
-	struct tsx_peer p = peer(TP_UDP);
+	struct tsx_peer p = test_tsx_peer(TP_UDP);
 	const char *inv = req(RQ(.extra = ROUTES));
 	struct tsx *ct = client(inv, &p, TAG_INV);
 
@@ -497,7 +483,7 @@ static void test_ict_udp_non2xx(void **state)
 
 static void test_ict_tcp_non2xx(void **state)
 {
-	struct tsx_peer p = peer(TP_TCP);
+	struct tsx_peer p = test_tsx_peer(TP_TCP);
 	const char *inv = req(RQ(.extra = ROUTES));
 	struct tsx *ct = client(inv, &p, TAG_INV);
 
@@ -517,7 +503,7 @@ static void test_ict_tcp_non2xx(void **state)
 
 static void test_ict_2xx_accepted(void **state)
 {
-	struct tsx_peer p = peer(TP_UDP);
+	struct tsx_peer p = test_tsx_peer(TP_UDP);
 	const char *inv = req(RQ(0));
 	struct tsx *ct = client(inv, &p, TAG_INV);
 
@@ -549,7 +535,7 @@ static void test_ict_2xx_accepted(void **state)
 
 static void test_ict_tcp_2xx_from_calling(void **state)
 {
-	struct tsx_peer p = peer(TP_TCP);
+	struct tsx_peer p = test_tsx_peer(TP_TCP);
 	const char *inv = req(RQ(0));
 	struct tsx *ct = client(inv, &p, TAG_INV);
 
@@ -566,7 +552,7 @@ static void test_ict_tcp_2xx_from_calling(void **state)
 
 static void test_ict_transport_errors(void **state)
 {
-	struct tsx_peer p = peer(TP_UDP);
+	struct tsx_peer p = test_tsx_peer(TP_UDP);
 	const char *inv2 = req(RQ(.branch = "z9hG4bKb2")), *inv3 = req(RQ(.branch = "z9hG4bKb3"));
 	struct tsx *ct;
 
@@ -621,7 +607,7 @@ static void check_cancel(size_t i, const char *inv)
 
 static void test_ict_cancel_held_until_provisional(void **state)
 {
-	struct tsx_peer p = peer(TP_UDP);
+	struct tsx_peer p = test_tsx_peer(TP_UDP);
 	const char *inv = req(RQ(.extra = ROUTES)), *cancel;
 	struct tsx *ct = client(inv, &p, TAG_INV);
 
@@ -650,7 +636,7 @@ static void test_ict_cancel_held_until_provisional(void **state)
 
 static void test_ict_cancel_in_proceeding(void **state)
 {
-	struct tsx_peer p = peer(TP_TCP);
+	struct tsx_peer p = test_tsx_peer(TP_TCP);
 	const char *inv = req(RQ(.extra = ROUTES)), *opt = req(RQ(.method = "OPTIONS"));
 	struct tsx *ct = client(inv, &p, TAG_INV), *ot = client(opt, &p, TAG_OPT);
 
@@ -668,7 +654,7 @@ static void test_ict_cancel_in_proceeding(void **state)
 
 static void test_ict_cancel_dropped_by_final(void **state)
 {
-	struct tsx_peer p = peer(TP_UDP);
+	struct tsx_peer p = test_tsx_peer(TP_UDP);
 	const char *inv = req(RQ(0));
 	struct tsx *ct = client(inv, &p, TAG_INV);
 
@@ -688,7 +674,7 @@ static void test_ict_cancel_dropped_by_final(void **state)
 
 static void test_nict_udp_timer_f(void **state)
 {
-	struct tsx_peer p = peer(TP_UDP);
+	struct tsx_peer p = test_tsx_peer(TP_UDP);
 	struct tsx *ct = client(req(RQ(.method = "OPTIONS")), &p, TAG_OPT);
 
 	(void)state;
@@ -707,7 +693,7 @@ static void test_nict_udp_timer_f(void **state)
 
 static void test_nict_proceeding_every_t2(void **state)
 {
-	struct tsx_peer p = peer(TP_UDP);
+	struct tsx_peer p = test_tsx_peer(TP_UDP);
 	const char *opt = req(RQ(.method = "OPTIONS"));
 	struct tsx *ct = client(opt, &p, TAG_OPT);
 
@@ -727,7 +713,7 @@ static void test_nict_proceeding_every_t2(void **state)
 
 static void test_nict_udp_final_timer_k(void **state)
 {
-	struct tsx_peer p = peer(TP_UDP);
+	struct tsx_peer p = test_tsx_peer(TP_UDP);
 	const char *opt = req(RQ(.method = "OPTIONS"));
 	struct tsx *ct = client(opt, &p, TAG_OPT);
 
@@ -750,7 +736,7 @@ static void test_nict_udp_final_timer_k(void **state)
 
 static void test_nict_tcp(void **state)
 {
-	struct tsx_peer p = peer(TP_TCP);
+	struct tsx_peer p = test_tsx_peer(TP_TCP);
 	const char *opt = req(RQ(.method = "OPTIONS"));
 	const char *bye = req(RQ(.method = "BYE", .branch = "z9hG4bKbye"));
 	struct tsx *ct = client(opt, &p, TAG_OPT), *bt = client(bye, &p, TAG_OPT);
@@ -771,7 +757,7 @@ static void test_nict_tcp(void **state)
 
 static void test_nict_transport_error(void **state)
 {
-	struct tsx_peer p = peer(TP_UDP);
+	struct tsx_peer p = test_tsx_peer(TP_UDP);
 	const char *opt = req(RQ(.method = "OPTIONS"));
 	struct tsx *ct = client(opt, &p, TAG_OPT);
 
@@ -796,7 +782,7 @@ static struct tsx *st_nth(size_t n)
 
 static void test_ist_udp_trying_g_h(void **state)
 {
-	struct tsx_peer p = peer(TP_UDP);
+	struct tsx_peer p = test_tsx_peer(TP_UDP);
 	const char *inv = req(RQ(.extra = "Timestamp: 54\r\n"));
 	const struct sip_msg *t100;
 	struct tsx *st;
@@ -846,7 +832,7 @@ static void test_ist_udp_trying_g_h(void **state)
 
 static void test_ist_udp_ack_confirmed(void **state)
 {
-	struct tsx_peer p = peer(TP_UDP);
+	struct tsx_peer p = test_tsx_peer(TP_UDP);
 	const char *inv = req(RQ(0)), *ack = req(RQ(.method = "ACK", .to_tag = "s1"));
 	struct tsx *st;
 
@@ -874,7 +860,7 @@ static void test_ist_udp_ack_confirmed(void **state)
 
 static void test_ist_tcp(void **state)
 {
-	struct tsx_peer p = peer(TP_TCP);
+	struct tsx_peer p = test_tsx_peer(TP_TCP);
 	const char *inv = req(RQ(0)), *ack = req(RQ(.method = "ACK", .to_tag = "s1"));
 	const char *inv2 = req(RQ(.branch = "z9hG4bKb2"));
 
@@ -902,7 +888,7 @@ static void test_ist_tcp(void **state)
 
 static void test_ist_2xx_accepted(void **state)
 {
-	struct tsx_peer p = peer(TP_UDP);
+	struct tsx_peer p = test_tsx_peer(TP_UDP);
 	const char *inv = req(RQ(0));
 	const char *ack_own = req(RQ(.method = "ACK", .to_tag = "s1"));
 	const char *ack_new = req(RQ(.method = "ACK", .to_tag = "s1", .branch = "z9hG4bKack"));
@@ -937,7 +923,7 @@ static void test_ist_2xx_accepted(void **state)
 
 static void test_ist_transport_errors(void **state)
 {
-	struct tsx_peer p = peer(TP_UDP);
+	struct tsx_peer p = test_tsx_peer(TP_UDP);
 	const char *inv1 = req(RQ(0)), *inv2 = req(RQ(.branch = "z9hG4bKb2"));
 	const char *inv3 = req(RQ(.branch = "z9hG4bKb3")), *inv4 = req(RQ(.branch = "z9hG4bKb4"));
 
@@ -972,7 +958,7 @@ static void test_ist_transport_errors(void **state)
 
 static void test_server_answers_inside_request(void **state)
 {
-	struct tsx_peer u = peer(TP_UDP), t = peer(TP_TCP);
+	struct tsx_peer u = test_tsx_peer(TP_UDP), t = test_tsx_peer(TP_TCP);
 
 	(void)state;
 	H->auto_status = 200;
@@ -992,7 +978,7 @@ static void test_server_answers_inside_request(void **state)
 
 static void test_nist_udp(void **state)
 {
-	struct tsx_peer p = peer(TP_UDP);
+	struct tsx_peer p = test_tsx_peer(TP_UDP);
 	const char *opt = req(RQ(.method = "OPTIONS"));
 	struct tsx *st;
 
@@ -1026,7 +1012,7 @@ static void test_nist_udp(void **state)
 
 static void test_nist_tcp(void **state)
 {
-	struct tsx_peer p = peer(TP_TCP);
+	struct tsx_peer p = test_tsx_peer(TP_TCP);
 	const char *opt = req(RQ(.method = "OPTIONS"));
 
 	(void)state;
@@ -1038,7 +1024,7 @@ static void test_nist_tcp(void **state)
 
 static void test_nist_transport_errors(void **state)
 {
-	struct tsx_peer u = peer(TP_UDP), t = peer(TP_TCP);
+	struct tsx_peer u = test_tsx_peer(TP_UDP), t = test_tsx_peer(TP_TCP);
 
 	(void)state;
 	inject(req(RQ(.method = "OPTIONS")), &u);
@@ -1059,7 +1045,7 @@ static void test_nist_transport_errors(void **state)
 
 static void test_match_server_keys(void **state)
 {
-	struct tsx_peer p = peer(TP_UDP);
+	struct tsx_peer p = test_tsx_peer(TP_UDP);
 	const char *inv = req(RQ(0));
 	struct tsx *t;
 
@@ -1095,7 +1081,7 @@ static void test_match_server_keys(void **state)
 
 static void test_match_responses(void **state)
 {
-	struct tsx_peer p = peer(TP_UDP);
+	struct tsx_peer p = test_tsx_peer(TP_UDP);
 	const char *opt = req(RQ(.method = "OPTIONS"));
 	struct tsx *ct = client(opt, &p, TAG_OPT), *x = NULL;
 	char *other;
@@ -1142,7 +1128,7 @@ static void test_match_responses(void **state)
 
 static void test_rfc2543_matching(void **state)
 {
-	struct tsx_peer p = peer(TP_UDP);
+	struct tsx_peer p = test_tsx_peer(TP_UDP);
 	const char *inv = req(RQ(.branch = "2543a"));
 	const char *inv_f = req(RQ(.branch = "2543a", .from_tag = "f2"));
 	const char *inv_r = req(RQ(.branch = "2543a", .ruri = "sip:carol@example.com"));
@@ -1191,7 +1177,7 @@ static void test_rfc2543_matching(void **state)
 
 static void test_worker_partition(void **state)
 {
-	struct tsx_peer p = peer(TP_UDP);
+	struct tsx_peer p = test_tsx_peer(TP_UDP);
 	struct tsx *ct[20];
 	char branch[32];
 	size_t first;
@@ -1213,7 +1199,7 @@ static void test_worker_partition(void **state)
 
 static void test_free_with_live_transactions(void **state)
 {
-	struct tsx_peer u = peer(TP_UDP), t = peer(TP_TCP);
+	struct tsx_peer u = test_tsx_peer(TP_UDP), t = test_tsx_peer(TP_TCP);
 	struct tsx *ct = client(req(RQ(0)), &u, TAG_INV);
 
 	(void)state;
@@ -1234,7 +1220,7 @@ static void test_free_with_live_transactions(void **state)
 static void test_many_idle(void **state)
 {
 	enum { N = 10000 };
-	struct tsx_peer p = peer(TP_TCP);
+	struct tsx_peer p = test_tsx_peer(TP_TCP);
 	char buf[1024];
 
 	(void)state;

@@ -21,20 +21,7 @@
 #include "libsip/build.h"
 #include "libsip/hdr.h"
 #include "libsip/tsx.h"
-
-static struct tsx_peer peer(enum tp_proto proto)
-{
-	struct tsx_peer p;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&p.addr.ss;
-
-	memset(&p, 0, sizeof(p));
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons(5060);
-	sin->sin_addr.s_addr = htonl(0xc0000201); /* 192.0.2.1 */
-	p.addr.len = sizeof(*sin);
-	p.proto = proto;
-	return p;
-}
+#include "tsx_util.h"
 
 /* Several workers hammer one layer. Each receives its own requests (and
  * their retransmissions), answers them from the request callback, starts
@@ -122,7 +109,7 @@ static void mt_shared_resp(struct tsx *ct, const struct sip_msg *resp, int statu
 static void mt_recv(struct sip_arena *a, struct tsx_layer *l, const char *text, size_t len)
 {
 	struct sip_msg *m;
-	struct tsx_peer p = peer(TP_UDP);
+	struct tsx_peer p = test_tsx_peer(TP_UDP);
 
 	sip_arena_reset(a);
 	if (sip_msg_parse(&m, a, text, len, 0, NULL) < 0)
@@ -156,7 +143,7 @@ static int mt_reply(struct sip_arena *a, const char *text, int n, int status, ch
 
 static void mt_round(struct mt_worker *w, int i)
 {
-	struct tsx_peer p = peer(TP_UDP);
+	struct tsx_peer p = test_tsx_peer(TP_UDP);
 	struct tsx_layer *l = w->mt->l;
 	char rq[1024], rs[1024];
 	int n = mt_text(rq, sizeof(rq), "OPTIONS", "s", w->idx, i), rn;
@@ -211,7 +198,7 @@ static void test_threads_smoke(void **state)
 	struct mt mt = {0};
 	struct mt_worker w[MT_THREADS];
 	pthread_t th[MT_THREADS];
-	struct tsx_peer p = peer(TP_UDP);
+	struct tsx_peer p = test_tsx_peer(TP_UDP);
 	struct tsx_cfg cfg;
 	char rq[1024];
 	int n = mt_text(rq, sizeof(rq), "INVITE", "call", 0, 0);
