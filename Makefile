@@ -34,8 +34,12 @@ test: format-check build sanitize
 	ctest --test-dir $(SANITIZE) --output-on-failure -j $(JOBS)
 
 # sipd in the foreground on 127.0.0.1:5060, UDP and TCP (Ctrl-C stops it).
-SIPD_ARGS ?= --listen udp:127.0.0.1:5060 --listen tcp:127.0.0.1:5060 --domain localhost
+# The embedded default store lives under ./var; add users with
+# build/release/sipctl --location sqlite:var/sipd.db user add alice@localhost
+SIPD_ARGS ?= --listen udp:127.0.0.1:5060 --listen tcp:127.0.0.1:5060 --domain localhost \
+	--location sqlite:var/sipd.db
 run: build
+	@mkdir -p var
 	$(RELEASE)/sipd $(SIPD_ARGS)
 
 # The parser demo: what sipd's parser finds in a message file.

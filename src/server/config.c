@@ -1,6 +1,7 @@
 /*
  * config.c — sipd's command line: listeners, domains, workers, log level,
- * transport limits and the RFC 3261 timers. Every error names the option
+ * transport limits, the RFC 3261 timers, the location store and the
+ * registrar's rules. Every error names the option
  * and exits with status 2.
  */
 #include <getopt.h>
@@ -26,6 +27,17 @@ static void usage(FILE *f, const char *prog)
 	        "      --max-conns N               TCP connections in total (default 4096)\n"
 	        "      --tcp-idle MS               TCP idle timeout in ms (default 300000)\n"
 	        "      --t1 MS --t2 MS --t4 MS     RFC 3261 timers (default 500, 4000, 5000)\n"
+	        "      --location DSN              bindings and users: sqlite:PATH, memory: or\n"
+	        "                                  redis://HOST:PORT[/DB] "
+	        "(default " SIPD_DEFAULT_LOCATION ")\n"
+	        "      --auth on|off               digest authentication of REGISTER (default on)\n"
+	        "      --nonce-ttl S               seconds a digest nonce stays valid (default "
+	        "300)\n"
+	        "      --default-expires S         binding lifetime without expires (default "
+	        "3600)\n"
+	        "      --min-expires S             shorter ones get 423 (default 60)\n"
+	        "      --max-expires S             longer ones are lowered (default 3600)\n"
+	        "      --max-contacts N            bindings per address-of-record (default 16)\n"
 	        "  -h, --help                      this text\n"
 	        "  -V, --version                   the version\n",
 	        prog);
@@ -82,7 +94,22 @@ static int add_domain(struct sipd_cfg *cfg, const char *name)
 	return 0;
 }
 
-enum { OPT_LOG = 256, OPT_MAX_MSG, OPT_MAX_CONNS, OPT_TCP_IDLE, OPT_T1, OPT_T2, OPT_T4 };
+enum {
+	OPT_LOG = 256,
+	OPT_MAX_MSG,
+	OPT_MAX_CONNS,
+	OPT_TCP_IDLE,
+	OPT_T1,
+	OPT_T2,
+	OPT_T4,
+	OPT_LOCATION,
+	OPT_AUTH,
+	OPT_NONCE_TTL,
+	OPT_DEF_EXPIRES,
+	OPT_MIN_EXPIRES,
+	OPT_MAX_EXPIRES,
+	OPT_MAX_CONTACTS,
+};
 
 static const struct option options[] = {
         {"listen", required_argument, NULL, 'l'},
@@ -95,6 +122,13 @@ static const struct option options[] = {
         {"t1", required_argument, NULL, OPT_T1},
         {"t2", required_argument, NULL, OPT_T2},
         {"t4", required_argument, NULL, OPT_T4},
+        {"location", required_argument, NULL, OPT_LOCATION},
+        {"auth", required_argument, NULL, OPT_AUTH},
+        {"nonce-ttl", required_argument, NULL, OPT_NONCE_TTL},
+        {"default-expires", required_argument, NULL, OPT_DEF_EXPIRES},
+        {"min-expires", required_argument, NULL, OPT_MIN_EXPIRES},
+        {"max-expires", required_argument, NULL, OPT_MAX_EXPIRES},
+        {"max-contacts", required_argument, NULL, OPT_MAX_CONTACTS},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -144,6 +178,40 @@ static int one_opt(struct sipd_cfg *cfg, int c, const char *arg, const char *pro
 		if (!(r = num_opt("t4", arg, 10, 600000, &n)))
 			cfg->tsx.t4_ms = (unsigned)n;
 		return r;
+	case OPT_LOCATION:
+		if (strlen(arg) >= sizeof(cfg->location)) {
+			fprintf(stderr, "sipd: --location: too long\n");
+			return 2;
+		}
+		snprintf(cfg->location, sizeof(cfg->location), "%s", arg);
+		return 0;
+	case OPT_AUTH:
+		if (strcmp(arg, "on") && strcmp(arg, "off")) {
+			fprintf(stderr, "sipd: --auth: '%s' is not on or off\n", arg);
+			return 2;
+		}
+		cfg->auth = !strcmp(arg, "on");
+		return 0;
+	case OPT_NONCE_TTL:
+		if (!(r = num_opt("nonce-ttl", arg, 5, 86400, &n)))
+			cfg->nonce_ttl = (unsigned)n;
+		return r;
+	case OPT_DEF_EXPIRES:
+		if (!(r = num_opt("default-expires", arg, 1, 1u << 30, &n)))
+			cfg->reg.default_expires = (uint32_t)n;
+		return r;
+	case OPT_MIN_EXPIRES:
+		if (!(r = num_opt("min-expires", arg, 0, 1u << 30, &n)))
+			cfg->reg.min_expires = (uint32_t)n;
+		return r;
+	case OPT_MAX_EXPIRES:
+		if (!(r = num_opt("max-expires", arg, 1, 1u << 30, &n)))
+			cfg->reg.max_expires = (uint32_t)n;
+		return r;
+	case OPT_MAX_CONTACTS:
+		if (!(r = num_opt("max-contacts", arg, 0, 1024, &n)))
+			cfg->max_contacts = n;
+		return r;
 	case 'h': usage(stdout, prog); return 1;
 	case 'V': printf("sipd %s\n", SIPD_VERSION); return 1;
 	default: usage(stderr, prog); return 2;
@@ -158,6 +226,13 @@ int sipd_cfg_parse(struct sipd_cfg *cfg, int argc, char **argv)
 	cfg->log_level = SIP_LOG_INFO;
 	tp_cfg_default(&cfg->tp);
 	tsx_cfg_default(&cfg->tsx);
+	snprintf(cfg->location, sizeof(cfg->location), "%s", SIPD_DEFAULT_LOCATION);
+	cfg->auth = true;
+	cfg->nonce_ttl = 300;
+	cfg->max_contacts = 16;
+	cfg->reg.default_expires = 3600;
+	cfg->reg.min_expires = 60;
+	cfg->reg.max_expires = 3600;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "l:d:w:hV", options, NULL)) != -1)
 		if ((r = one_opt(cfg, c, optarg, argv[0])) != 0)
@@ -169,6 +244,11 @@ int sipd_cfg_parse(struct sipd_cfg *cfg, int argc, char **argv)
 	if (cfg->tsx.t2_ms < cfg->tsx.t1_ms) {
 		fprintf(stderr, "sipd: --t2 (%u) must not be below --t1 (%u)\n", cfg->tsx.t2_ms,
 		        cfg->tsx.t1_ms);
+		return 2;
+	}
+	if (cfg->reg.min_expires > cfg->reg.max_expires) {
+		fprintf(stderr, "sipd: --min-expires (%u) must not exceed --max-expires (%u)\n",
+		        cfg->reg.min_expires, cfg->reg.max_expires);
 		return 2;
 	}
 	if (cfg->nlisten == 0 &&

@@ -26,7 +26,16 @@ struct sipd_cfg {
 	int log_level;
 	struct tp_cfg tp;
 	struct tsx_cfg tsx;
+	char location[512]; /* the location store's DSN */
+	bool auth;          /* digest authentication of REGISTER (default on) */
+	unsigned nonce_ttl; /* seconds a nonce lives */
+	size_t max_contacts;
+	struct {
+		uint32_t default_expires, min_expires, max_expires;
+	} reg;
 };
+
+#define SIPD_DEFAULT_LOCATION "sqlite:/var/lib/sipd/location.db"
 
 /* Fills cfg from argv. Returns 0; 1 when --help or --version was printed
  * (exit 0); 2 after printing an error naming the option (exit 2). */

@@ -1,11 +1,11 @@
 /*
- * policy.c — what sipd answers, before the registrar and proxy exist:
- * OPTIONS to itself (RFC 3261 §11.2), unknown methods to itself (501 +
+ * policy.c — what sipd answers, before the proxy exists: REGISTER for its
+ * domains goes to the registrar (registrar.c); OPTIONS to itself (RFC 3261 §11.2), unknown methods to itself (501 +
  * Allow, §8.2.1; a proxy routes them like any other, §16),
  * unknown option tags (420 + Unsupported, §8.2.2.3 and §16.3 step 6),
  * Max-Forwards 0 on a request it would forward (483, §16.3 step 3), and the
  * requests a proxy would route: to a user of its domains (404 until the
- * location service exists) or elsewhere (403: never an open relay).
+ * proxy looks users up) or elsewhere (403: never an open relay).
  */
 #include <string.h>
 
@@ -13,7 +13,7 @@
 #include "libsip/log.h"
 #include "sipd.h"
 
-#define ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS"
+#define ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER"
 #define ACCEPT "application/sdp"
 #define SUPPORTED ""
 #define ACCEPT_LANGUAGE "en"
@@ -129,7 +129,6 @@ void sipd_handle_request(struct sipd *s, struct tsx *st, const struct sip_msg *r
 	const struct sip_uri *ruri = sip_msg_ruri(req);
 	enum sip_method method = sip_msg_method(req);
 
-	(void)peer;
 	if (method == SIP_METHOD_INVITE)
 		sipd_reply(s, st, req, 100, NULL, NULL, 0); /* §16.2: at once */
 	if (method == SIP_METHOD_CANCEL) {
@@ -140,6 +139,14 @@ void sipd_handle_request(struct sipd *s, struct tsx *st, const struct sip_msg *r
 		sipd_reply(s, st, req, inv ? 200 : 481, NULL, NULL, 0);
 		if (inv)
 			tsx_unref(inv);
+		return;
+	}
+	if (method == SIP_METHOD_REGISTER) {
+		if (sipd_is_local_host(s, ruri))
+			sipd_register(s, st, peer);
+		else
+			sipd_reply(s, st, req, 403, "Forbidden (Not a Domain of This Server)", NULL,
+			           0);
 		return;
 	}
 	if (!ruri->user.p && sipd_is_local_host(s, ruri))

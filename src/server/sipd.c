@@ -11,6 +11,7 @@
 
 #include "libsip/build.h"
 #include "libsip/hdr.h"
+#include "auth.h"
 #include "libsip/log.h"
 #include "sipd.h"
 
@@ -104,6 +105,17 @@ static void on_tick(unsigned worker, uint64_t now_ms, void *arg)
 	struct sipd *s = arg;
 
 	tsx_layer_tick(s->tsx, worker, tp_worker_count(s->tp), now_ms);
+	/* Bindings end on time by themselves: worker 0 sweeps once a second
+	 * (a no-op for Redis, whose TTLs do it). */
+	if (worker == 0) {
+		int64_t now = auth_now();
+		if (now != s->last_expire) {
+			long n = loc_expire(s->loc, now);
+			s->last_expire = now;
+			if (n > 0 && sip_log_enabled(SIP_LOG_DEBUG))
+				sip_log(SIP_LOG_DEBUG, "location: %ld bindings expired", n);
+		}
+	}
 }
 
 /* ---- transaction layer callbacks ---------------------------------------- */
@@ -157,6 +169,30 @@ static const struct tsx_ops tsx_ops = {
         .server_done = on_tsx_done,
 };
 
+/* The location store and, unless switched off, authentication over it. */
+static int open_store(struct sipd *s, const struct sipd_cfg *cfg)
+{
+	struct loc_cfg lc;
+	struct auth_cfg ac;
+	int err;
+
+	loc_cfg_default(&lc);
+	lc.max_contacts = cfg->max_contacts;
+	if ((err = loc_open(&s->loc, cfg->location, &lc)) < 0) {
+		sip_log(SIP_LOG_ERROR, "cannot open the location store %s (%s)", cfg->location,
+		        loc_err_name(err));
+		return err;
+	}
+	if (!cfg->auth) {
+		sip_log(SIP_LOG_WARN, "authentication is off: anyone can register any address of "
+		                      "this server's domains");
+		return 0;
+	}
+	auth_cfg_default(&ac);
+	ac.nonce_ttl_s = cfg->nonce_ttl;
+	return auth_new(&s->auth, &ac, s->loc);
+}
+
 int sipd_init(struct sipd *s, const struct sipd_cfg *cfg)
 {
 	char addr[80];
@@ -164,6 +200,8 @@ int sipd_init(struct sipd *s, const struct sipd_cfg *cfg)
 
 	memset(s, 0, sizeof(*s));
 	s->cfg = cfg;
+	if ((err = open_store(s, cfg)) < 0)
+		return err;
 	if ((err = tp_new(&s->tp, &cfg->tp, on_recv, on_oversize, s)) < 0 ||
 	    (err = tsx_layer_new(&s->tsx, &cfg->tsx, &tsx_ops, s)) < 0)
 		return err;
@@ -199,10 +237,15 @@ void sipd_shutdown(struct sipd *s)
 {
 	if (s->tp)
 		tp_stop(s->tp);
+	/* Pending store writes finish (and answer) before the layers go. */
+	loc_close(s->loc);
+	s->loc = NULL;
 	if (s->tsx)
 		tsx_layer_free(s->tsx);
 	if (s->tp)
 		tp_free(s->tp);
+	auth_free(s->auth);
+	s->auth = NULL;
 	for (unsigned i = 0; i < SIPD_MAX_WORKERS; i++)
 		sip_arena_free(s->arenas[i]);
 	memset(s->arenas, 0, sizeof(s->arenas));

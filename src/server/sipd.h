@@ -11,6 +11,9 @@
 #include "libsip/msg.h"
 #include "libsip/transport.h"
 #include "libsip/tsx.h"
+#include "location/location.h"
+
+struct auth;
 
 struct sipd_stats {
 	atomic_ulong requests, responses, parse_errors, dropped, oversize, stray_responses;
@@ -23,6 +26,9 @@ struct sipd {
 	struct sip_arena *arenas[SIPD_MAX_WORKERS]; /* one per worker, for parsing */
 	struct tp *tp;
 	struct tsx_layer *tsx;
+	struct loc_store *loc;
+	struct auth *auth;   /* NULL when authentication is off */
+	int64_t last_expire; /* when bindings were last expired (unix s) */
 	struct sipd_stats stats;
 	/* The listeners' numeric hosts and ports, printed once at start-up
 	 * for sipd_is_local_host(), which runs for every request. */
@@ -55,6 +61,13 @@ bool sipd_handle_stateless(struct sipd *s, const struct sip_msg *req, const stru
 /* True when the URI names this server: one of its domains, or the host of
  * one of its listeners (any port for a domain, the listener's for an IP). */
 bool sipd_is_local_host(const struct sipd *s, const struct sip_uri *uri);
+
+/* ---- registrar (registrar.c) ------------------------------------------------ */
+
+/* Handles a REGISTER for one of the server's domains on server
+ * transaction st (RFC 3261 §10.3); answers now or when the store has
+ * committed the change. */
+void sipd_register(struct sipd *s, struct tsx *st, const struct tsx_peer *peer);
 
 /* ---- responses (reply.c) ------------------------------------------------ */
 

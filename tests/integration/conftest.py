@@ -15,6 +15,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SIPD = os.environ.get("SIPD_BIN", os.path.join(ROOT, "build", "release", "sipd"))
+SIPCTL = os.environ.get("SIPCTL_BIN", os.path.join(os.path.dirname(SIPD), "sipctl"))
 RFC4475 = os.path.join(ROOT, "tests", "data", "rfc4475")
 SCENARIOS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenarios")
 
@@ -43,7 +44,7 @@ class Sipd:
         self.log_path = log_path
         cmd = [SIPD, "--listen", f"udp:127.0.0.1:{self.port}",
                "--listen", f"tcp:127.0.0.1:{self.port}", "--domain", "example.com",
-               "--log-level", "debug"] + list(args)
+               "--log-level", "debug", "--location", "memory:"] + list(args)
         self.log = open(log_path, "w+")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
         self._wait_banner()

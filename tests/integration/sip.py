@@ -140,3 +140,35 @@ class Tcp:
 
     def close(self):
         self.sock.close()
+
+
+def parse_challenge(value):
+    """'Digest realm="x", nonce="y", qop="auth", algorithm=SHA-256' -> dict."""
+    import re
+    scheme, _, rest = value.partition(" ")
+    params = {"scheme": scheme}
+    for m in re.finditer(r'([\w-]+)\s*=\s*("([^"\\]|\\.)*"|[^,\s]+)', rest):
+        v = m.group(2)
+        params[m.group(1).lower()] = v[1:-1] if v.startswith('"') else v
+    return params
+
+
+def digest_authorization(challenge, method, uri, user, password, nc=1, cnonce="0a4f113b",
+                         header="Authorization"):
+    """The credentials header line answering a parsed challenge (RFC 7616,
+    qop=auth). Computed here independently of sipd's own code."""
+    import hashlib
+    alg = challenge.get("algorithm", "MD5").upper()
+    h = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}[alg]
+
+    def H(s):
+        return h(s.encode()).hexdigest()
+
+    realm, nonce = challenge["realm"], challenge["nonce"]
+    ha1 = H(f"{user}:{realm}:{password}")
+    ha2 = H(f"{method}:{uri}")
+    ncs = "%08x" % nc
+    resp = H(f"{ha1}:{nonce}:{ncs}:{cnonce}:auth:{ha2}")
+    return (f'{header}: Digest username="{user}", realm="{realm}", nonce="{nonce}", '
+            f'uri="{uri}", response="{resp}", algorithm={alg}, cnonce="{cnonce}", '
+            f'qop=auth, nc={ncs}')

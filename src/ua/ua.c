@@ -1,0 +1,230 @@
+/*
+ * ua.c — the user agent's core (see ua.h): one transport worker receives,
+ * parses and hands messages to the transaction layer; the caller's thread
+ * starts client transactions and waits for their reports.
+ */
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libsip/build.h"
+#include "libsip/log.h"
+#include "ua.h"
+
+#define UA_VERSION "0.1.0"
+
+static void on_recv(const struct tp_rx *rx, void *arg)
+{
+	struct ua *ua = arg;
+	struct sip_parse_err perr;
+	struct sip_msg *m;
+	struct tsx_peer from = {
+	        .proto = rx->proto, .addr = rx->src, .src = rx->src, .conn_id = rx->conn_id};
+
+	sip_arena_reset(ua->arena);
+	if (sip_msg_parse(&m, ua->arena, rx->buf, rx->len,
+	                  rx->proto == TP_UDP ? 0 : SIP_PARSE_STREAM, &perr) < 0) {
+		sip_log(SIP_LOG_DEBUG, "dropped an unparseable message: %s", perr.reason);
+		return;
+	}
+	tsx_layer_recv(ua->tsx, m, &from);
+}
+
+static void on_tick(unsigned worker, uint64_t now_ms, void *arg)
+{
+	struct ua *ua = arg;
+
+	tsx_layer_tick(ua->tsx, worker, 1, now_ms);
+}
+
+static int on_send(void *arg, const struct tsx_peer *to, const char *buf, size_t len)
+{
+	struct ua *ua = arg;
+
+	return tp_send(ua->tp, to->proto, &to->addr, to->conn_id, buf, len);
+}
+
+static void on_request(void *arg, struct tsx *st, const struct sip_msg *req,
+                       const struct tsx_peer *from)
+{
+	/* No UAS yet: refuse politely so the sender's transaction ends. */
+	char buf[4096], tag[17];
+	struct sip_wbuf w;
+	int n;
+
+	(void)arg;
+	(void)from;
+	ua_random_hex(tag, 16);
+	sip_wbuf_init(&w, buf, sizeof(buf));
+	sip_build_response(&w, req, 501, SIP_PL_NULL, sip_pl_cstr(tag));
+	if ((n = sip_build_finish(&w, SIP_PL_NULL, SIP_PL_NULL)) > 0)
+		tsx_respond(st, 501, buf, (size_t)n);
+}
+
+static void on_ack(void *arg, const struct sip_msg *ack, const struct tsx_peer *from)
+{
+	(void)arg;
+	(void)ack;
+	(void)from;
+}
+
+static void on_stray(void *arg, const struct sip_msg *resp, const struct tsx_peer *from)
+{
+	(void)arg;
+	(void)from;
+	sip_log(SIP_LOG_DEBUG, "response %d matches no transaction: dropped", sip_msg_status(resp));
+}
+
+static void on_done(void *arg, struct tsx *st, int reason)
+{
+	(void)arg;
+	(void)st;
+	(void)reason;
+}
+
+static const struct tsx_ops ops = {
+        .send = on_send,
+        .request = on_request,
+        .ack = on_ack,
+        .stray_response = on_stray,
+        .server_done = on_done,
+};
+
+/* "HOST" (any free port) or "HOST:PORT", IPv6 in brackets when a port
+ * follows. */
+static int parse_local(const char *spec, struct tp_addr *addr)
+{
+	const char *colon = strrchr(spec, ':');
+	bool v6 = spec[0] == '[' || (colon && strchr(spec, ':') != colon);
+	bool has_port = v6 ? (spec[0] == '[' && strstr(spec, "]:")) : colon != NULL;
+	char text[128];
+	enum tp_proto proto;
+
+	if (has_port) {
+		snprintf(text, sizeof(text), "udp:%s", spec);
+		return tp_listen_spec_parse(text, &proto, addr) < 0 ? SIP_ERR_SYNTAX : 0;
+	}
+	return tp_addr_from_host(addr, sip_pl_cstr(spec), 0) < 0 ? SIP_ERR_SYNTAX : 0;
+}
+
+int ua_start(struct ua *ua, const struct ua_cfg *cfg)
+{
+	struct tp_cfg tc;
+	struct tp_addr local;
+	enum tp_proto proto;
+	int err;
+
+	memset(ua, 0, sizeof(*ua));
+	ua->cfg = *cfg;
+	if (parse_local(cfg->local, &local) < 0) {
+		fprintf(stderr, "sipua: --local: '%s' is not ADDR[:PORT]\n", cfg->local);
+		return SIP_ERR_SYNTAX;
+	}
+	tp_cfg_default(&tc);
+	tc.workers = 1;
+	if ((err = sip_arena_new(&ua->arena, 4u << 20)) < 0 ||
+	    (err = tp_new(&ua->tp, &tc, on_recv, NULL, ua)) < 0 ||
+	    (err = tsx_layer_new(&ua->tsx, &cfg->tsx, &ops, ua)) < 0)
+		return err;
+	if ((err = tp_listen(ua->tp, TP_UDP, &local)) < 0)
+		return err;
+	ua->udp = *tp_listener_addr(ua->tp, 0, &proto);
+	/* TCP on the same port as UDP, so one Via sent-by serves both. */
+	if ((err = tp_listen(ua->tp, TP_TCP, &ua->udp)) < 0)
+		return err;
+	ua->tcp = *tp_listener_addr(ua->tp, 1, &proto);
+	tsx_layer_tick(ua->tsx, 0, 1, tp_now_ms());
+	tp_set_tick(ua->tp, 10, on_tick, ua);
+	return tp_start(ua->tp);
+}
+
+void ua_stop(struct ua *ua)
+{
+	if (ua->tp)
+		tp_stop(ua->tp);
+	if (ua->tsx)
+		tsx_layer_free(ua->tsx);
+	tp_free(ua->tp);
+	sip_arena_free(ua->arena);
+	memset(ua, 0, sizeof(*ua));
+}
+
+int ua_target(const struct sip_uri *uri, struct tsx_peer *to)
+{
+	memset(to, 0, sizeof(*to));
+	if (uri->scheme != SIP_SCHEME_SIP) {
+		fprintf(stderr, "sipua: only sip: URIs can be reached (sips needs TLS)\n");
+		return SIP_ERR_UNSUPPORTED;
+	}
+	if (uri->host_type == SIP_HOST_DOMAIN) {
+		fprintf(stderr,
+		        "sipua: %.*s is a host name; give a numeric address (RFC 3263 DNS "
+		        "lookups are not supported yet)\n",
+		        (int)uri->host.len, uri->host.p);
+		return SIP_ERR_UNSUPPORTED;
+	}
+	to->proto = TP_UDP;
+	if (uri->transport.len) {
+		if (sip_pl_caseeq_str(uri->transport, "tcp"))
+			to->proto = TP_TCP;
+		else if (!sip_pl_caseeq_str(uri->transport, "udp")) {
+			fprintf(stderr, "sipua: transport=%.*s is not supported (udp, tcp)\n",
+			        (int)uri->transport.len, uri->transport.p);
+			return SIP_ERR_UNSUPPORTED;
+		}
+	}
+	return tp_addr_from_host(&to->addr, uri->host, uri->port ? uri->port : 5060);
+}
+
+void ua_random_hex(char *out, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char raw[64];
+
+	if (n > 2 * sizeof(raw))
+		n = 2 * sizeof(raw);
+	if (RAND_bytes(raw, (int)((n + 1) / 2)) != 1)
+		abort(); /* predictable branches and tags would be a security hole */
+	for (size_t i = 0; i < n; i++)
+		out[i] = hex[(raw[i / 2] >> (i % 2 ? 0 : 4)) & 15];
+	out[n] = '\0';
+}
+
+int ua_build_request(struct ua *ua, char *buf, size_t cap, const char *method, struct sip_pl ruri,
+                     const struct tsx_peer *to, const char *const *extra, size_t nextra)
+{
+	char branch[24], tag[17], cid[33], host[64], line[256];
+	const struct tp_addr *local = to->proto == TP_TCP ? &ua->tcp : &ua->udp;
+	struct sip_wbuf w;
+
+	ua_random_hex(branch, 16);
+	ua_random_hex(tag, 16);
+	ua_random_hex(cid, 32);
+	tp_addr_host(local, host, sizeof(host));
+	bool v6 = strchr(host, ':') != NULL;
+
+	sip_wbuf_init(&w, buf, cap);
+	sip_build_request_line(&w, sip_pl_cstr(method), ruri);
+	snprintf(line, sizeof(line), "SIP/2.0/%s %s%s%s:%u;branch=z9hG4bK%s;rport",
+	         tp_proto_name(to->proto), v6 ? "[" : "", host, v6 ? "]" : "", tp_addr_port(local),
+	         branch);
+	sip_build_hdr(&w, SIP_HDR_VIA, sip_pl_cstr(line));
+	sip_build_hdr(&w, SIP_HDR_MAX_FORWARDS, SIP_PL("70"));
+	snprintf(line, sizeof(line), "<sip:sipua@%s%s%s>;tag=%s", v6 ? "[" : "", host,
+	         v6 ? "]" : "", tag);
+	sip_build_hdr(&w, SIP_HDR_FROM, sip_pl_cstr(line));
+	sip_wbuf_put(&w, SIP_PL("To: <"));
+	sip_wbuf_put(&w, ruri);
+	sip_wbuf_put(&w, SIP_PL(">\r\n"));
+	snprintf(line, sizeof(line), "%s@%s", cid, host);
+	sip_build_hdr(&w, SIP_HDR_CALL_ID, sip_pl_cstr(line));
+	snprintf(line, sizeof(line), "1 %s", method);
+	sip_build_hdr(&w, SIP_HDR_CSEQ, sip_pl_cstr(line));
+	sip_build_hdr(&w, SIP_HDR_USER_AGENT, SIP_PL("sipua/" UA_VERSION));
+	for (size_t i = 0; i < nextra; i++) {
+		sip_wbuf_puts(&w, extra[i]);
+		sip_wbuf_put(&w, SIP_PL("\r\n"));
+	}
+	return sip_build_finish(&w, SIP_PL_NULL, SIP_PL_NULL);
+}
