@@ -32,6 +32,7 @@
 
 #include "libsip/log.h"
 #include "location/location.h"
+#include "location/redis_priv.h"
 
 /* ---- the redis-server under test ---------------------------------------- */
 
@@ -329,7 +330,19 @@ static struct loc_contact ct(const char *uri, int q, uint32_t expires)
 	return c;
 }
 
-/* An update, waited for; returns the callback's error. */
+/* The callback's error once it came; the call's own error when it
+ * refused; NO_CALLBACK when none came within 5 s. No assertion inside, so
+ * the helpers also serve while stderr is captured. */
+enum { NO_CALLBACK = 9999 };
+
+static int finish(struct got *g, int rc)
+{
+	if (rc)
+		return rc;
+	return got_wait(g, 1, 5000) == 1 ? g->err : NO_CALLBACK;
+}
+
+/* An update, waited for. */
 static int update(struct loc_store *s, struct got *g, const char *aor, const char *call_id,
                   uint32_t cseq, const struct loc_contact *c, size_t nc, bool remove_all)
 {
@@ -342,17 +355,13 @@ static int update(struct loc_store *s, struct got *g, const char *aor, const cha
 	                       .received = SIP_PL("udp:192.0.2.1:5060"),
 	                       .now = now_s()};
 	got_reset(g);
-	assert_int_equal(loc_update(s, &u, on_done, g), 0);
-	assert_int_equal(got_wait(g, 1, 5000), 1);
-	return g->err;
+	return finish(g, loc_update(s, &u, on_done, g));
 }
 
 static int lookup_at(struct loc_store *s, struct got *g, const char *aor, int64_t now)
 {
 	got_reset(g);
-	assert_int_equal(loc_lookup(s, sip_pl_cstr(aor), now, on_done, g), 0);
-	assert_int_equal(got_wait(g, 1, 5000), 1);
-	return g->err;
+	return finish(g, loc_lookup(s, sip_pl_cstr(aor), now, on_done, g));
 }
 
 static int lookup(struct loc_store *s, struct got *g, const char *aor)
@@ -534,6 +543,95 @@ static void test_corrupt_value(void **state)
 	redisFree(c);
 	got_free(g);
 	loc_close(s);
+}
+
+/* The stored form on its own: every field round-trips (empty and
+ * extreme values too), and no truncation or byte flip of a valid value
+ * makes the decoder read past it (ASan) or accept a torn set. */
+static void test_codec(void **state)
+{
+	(void)state;
+	struct loc_binding b[3] = {
+	        {.uri = SIP_PL("sip:a@192.0.2.1"),
+	         .params = SIP_PL(";x=1"),
+	         .path = SIP_PL("<sip:p1;lr>,<sip:p2;lr>"),
+	         .instance = SIP_PL("\"<urn:uuid:1>\""),
+	         .call_id = SIP_PL("c"),
+	         .received = SIP_PL("udp:192.0.2.1:5060"),
+	         .user_agent = SIP_PL("ua"),
+	         .reg_id = UINT32_MAX,
+	         .cseq = UINT32_MAX,
+	         .q = 1000,
+	         .expires = INT64_MAX,
+	         .updated = -5},
+	        {.uri = SIP_PL("sip:b@h"), .q = -1, .expires = 1, .updated = 0},
+	        {.uri = SIP_PL("sip:c@h"), .q = 0, .expires = 1700000000, .updated = 1699999000},
+	};
+	size_t size = rds_encoded_size(b, 3);
+	char *buf = malloc(size);
+	assert_non_null(buf);
+	assert_int_equal(rds_encode(b, 3, buf), size);
+
+	struct loc_binding *d = NULL;
+	size_t n = 0;
+	assert_int_equal(rds_decode(buf, size, SIP_PL(AOR), &d, &n), 0);
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_true(sip_pl_eq(d[i].aor, SIP_PL(AOR)));
+		assert_true(sip_pl_eq(d[i].uri, b[i].uri));
+		assert_true(sip_pl_eq(d[i].params, b[i].params));
+		assert_true(sip_pl_eq(d[i].path, b[i].path));
+		assert_true(sip_pl_eq(d[i].instance, b[i].instance));
+		assert_true(sip_pl_eq(d[i].call_id, b[i].call_id));
+		assert_true(sip_pl_eq(d[i].received, b[i].received));
+		assert_true(sip_pl_eq(d[i].user_agent, b[i].user_agent));
+		assert_int_equal(d[i].reg_id, b[i].reg_id);
+		assert_int_equal(d[i].cseq, b[i].cseq);
+		assert_int_equal(d[i].q, b[i].q);
+		assert_true(d[i].expires == b[i].expires);
+		assert_true(d[i].updated == b[i].updated);
+	}
+	free(d);
+
+	for (size_t len = 0; len < size; len++) {
+		char *cut = malloc(len ? len : 1); /* exact size: ASan sees overreads */
+		assert_non_null(cut);
+		memcpy(cut, buf, len);
+		assert_int_equal(rds_decode(cut, len, SIP_PL(AOR), &d, &n), LOC_ERR_STORE);
+		assert_null(d);
+		free(cut);
+	}
+	char *flip = malloc(size);
+	assert_non_null(flip);
+	for (size_t i = 0; i < size; i++) {
+		for (unsigned x = 1; x < 256; x <<= 1) {
+			memcpy(flip, buf, size);
+			flip[i] = (char)(flip[i] ^ x);
+			int err = rds_decode(flip, size, SIP_PL(AOR), &d, &n);
+			assert_true(err == 0 || err == LOC_ERR_STORE);
+			assert_true(err == 0 || (d == NULL && n == 0));
+			free(d);
+		}
+	}
+	free(flip);
+	free(buf);
+
+	/* An empty set has a form too (never stored: the key is deleted). */
+	char empty[2];
+	assert_int_equal(rds_encode(NULL, 0, empty), 2);
+	assert_int_equal(rds_decode(empty, 2, SIP_PL(AOR), &d, &n), 0);
+	assert_int_equal(n, 0);
+
+	/* q highest first, a missing q as 1.0, ties by the latest update. */
+	struct loc_binding s[4] = {{.q = 500, .updated = 1},
+	                           {.q = -1, .updated = 1},
+	                           {.q = 1000, .updated = 2},
+	                           {.q = 500, .updated = 3}};
+	rds_sort(s, 4);
+	assert_int_equal(s[0].q, 1000);
+	assert_int_equal(s[1].q, -1);
+	assert_int_equal(s[2].updated, 3);
+	assert_int_equal(s[3].updated, 1);
 }
 
 /* ---- two nodes on one Redis ---------------------------------------------- */
@@ -736,9 +834,7 @@ static int on_each_user(void *arg, const struct loc_user *u)
 static int user_get(struct loc_store *s, struct got *g, const char *name, const char *domain)
 {
 	got_reset(g);
-	assert_int_equal(loc_user_get(s, sip_pl_cstr(name), sip_pl_cstr(domain), on_user, g), 0);
-	assert_int_equal(got_wait(g, 1, 5000), 1);
-	return g->err;
+	return finish(g, loc_user_get(s, sip_pl_cstr(name), sip_pl_cstr(domain), on_user, g));
 }
 
 static void test_users(void **state)
@@ -878,6 +974,47 @@ static void test_close_drains(void **state)
 	got_free(g);
 }
 
+/* Catches what the store logs (stderr) over a stretch of the test. No
+ * assertion may run meanwhile: cmocka's messages would be caught too. */
+struct capture {
+	int saved;
+	char path[96];
+};
+
+static void capture_start(struct capture *cap)
+{
+	snprintf(cap->path, sizeof(cap->path), "%s/log", srv.dir);
+	fflush(stderr);
+	int fd = open(cap->path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+	cap->saved = dup(2);
+	if (fd >= 0) {
+		dup2(fd, 2);
+		close(fd);
+	}
+}
+
+static void capture_end(struct capture *cap, char *text, size_t cap_len)
+{
+	fflush(stderr);
+	dup2(cap->saved, 2);
+	close(cap->saved);
+	FILE *f = fopen(cap->path, "r");
+	size_t n = f ? fread(text, 1, cap_len - 1, f) : 0;
+	if (f)
+		fclose(f);
+	unlink(cap->path);
+	text[n] = '\0';
+	fputs(text, stderr); /* still shown */
+}
+
+static int count_of(const char *text, const char *needle)
+{
+	int count = 0;
+	for (const char *p = text; (p = strstr(p, needle)) != NULL; p++)
+		count++;
+	return count;
+}
+
 static void test_outage(void **state)
 {
 	(void)state;
@@ -886,6 +1023,9 @@ static void test_outage(void **state)
 	struct loc_contact c = ct("sip:a@192.0.2.1", -1, 600);
 	struct loc_user u = user("alice", "example.com", "22222222222222222222222222222222");
 	uint8_t secret[32];
+	size_t aors, bindings;
+	struct capture cap;
+	int err[12], n = 0;
 
 	assert_int_equal(update(s, g, AOR, "cid", 1, &c, 1, false), 0);
 	assert_int_equal(loc_user_put(s, &u), 0);
@@ -893,24 +1033,41 @@ static void test_outage(void **state)
 	/* Redis goes away: operations fail promptly (500 + Retry-After),
 	 * they do not hang. SIGPIPE stays at its default here: a write to
 	 * the dead connection must not kill the process. */
+	sip_log_set_level(SIP_LOG_INFO);
+	capture_start(&cap);
 	redis_stop();
 	int64_t t0 = mono_ms();
-	assert_int_equal(update(s, g, AOR, "cid", 2, &c, 1, false), LOC_ERR_STORE);
-	assert_int_equal(lookup(s, g, AOR), LOC_ERR_STORE);
-	assert_int_equal(user_get(s, g, "alice", "example.com"), LOC_ERR_STORE);
-	assert_int_equal(loc_user_put(s, &u), LOC_ERR_STORE);
-	assert_int_equal(loc_secret(s, secret), LOC_ERR_STORE);
-	size_t aors, bindings;
-	assert_int_equal(loc_count(s, now_s(), &aors, &bindings), LOC_ERR_STORE);
-	assert_true(mono_ms() - t0 < 3000);
+	err[n++] = update(s, g, AOR, "cid", 2, &c, 1, false);
+	err[n++] = lookup(s, g, AOR);
+	err[n++] = user_get(s, g, "alice", "example.com");
+	err[n++] = loc_user_put(s, &u);
+	err[n++] = loc_secret(s, secret);
+	err[n++] = loc_count(s, now_s(), &aors, &bindings);
+	for (int i = 0; i < 20; i++)
+		err[n] = lookup(s, g, i % 2 ? AOR : "sip:bob@example.com");
+	n++;
+	int64_t took = mono_ms() - t0;
 
 	/* It comes back (empty: it saved nothing): the same store works
 	 * again, without being reopened. */
-	assert_true(redis_start());
-	int err = -1;
-	for (int64_t end = mono_ms() + 5000; err && mono_ms() < end; sleep_ms(50))
-		err = update(s, g, AOR, "cid", 3, &c, 1, false);
-	assert_int_equal(err, 0);
+	bool started = redis_start();
+	int back = -1;
+	for (int64_t end = mono_ms() + 5000; started && back && mono_ms() < end; sleep_ms(50))
+		back = update(s, g, AOR, "cid", 3, &c, 1, false);
+	char log[8192];
+	capture_end(&cap, log, sizeof(log));
+	sip_log_set_level(SIP_LOG_ERROR);
+
+	for (int i = 0; i < n; i++)
+		assert_int_equal(err[i], LOC_ERR_STORE);
+	assert_in_range(took, 0, 3000);
+	assert_true(started);
+	assert_int_equal(back, 0);
+	/* One line when lost and one when back, not one per request. */
+	assert_int_equal(count_of(log, "unreachable"), 1);
+	char back_line[64]; /* not "until it is back" of the other line */
+	snprintf(back_line, sizeof(back_line), ":%d is back", srv.port);
+	assert_int_equal(count_of(log, back_line), 1);
 	assert_int_equal(g->n, 1);
 	assert_int_equal(lookup(s, g, AOR), 0);
 	assert_int_equal(g->n, 1);
@@ -928,6 +1085,7 @@ int main(void)
 	        cmocka_unit_test_setup(test_rules, flush),
 	        cmocka_unit_test_setup(test_ttl, flush),
 	        cmocka_unit_test_setup(test_corrupt_value, flush),
+	        cmocka_unit_test(test_codec),
 	        cmocka_unit_test_setup(test_short_expiry, flush),
 	        cmocka_unit_test_setup(test_two_nodes, flush),
 	        cmocka_unit_test_setup(test_concurrent, flush),
