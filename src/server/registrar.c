@@ -7,6 +7,7 @@
  * the request state lives in a struct reg that holds a reference to the
  * server transaction until the answer is sent.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@ struct reg {
 	struct tp_addr src;
 	const struct sip_uri *to;
 	char aor[AOR_MAX];
+	size_t aor_len;      /* the key may hold an unescaped %00: never a C string */
 	char realm[AOR_MAX]; /* the AOR's domain, lower-cased: the digest realm */
 	struct loc_contact contacts[MAX_REG_CONTACTS];
 	size_t ncontacts;
@@ -111,7 +113,8 @@ static void reply_bindings(struct reg *r, const struct loc_binding *b, size_t n)
 		int len = print_contact(buf + used, sizeof(buf) - used, &b[i], now);
 		if (len < 0) {
 			sip_log(SIP_LOG_WARN,
-			        "registrar: %s has more bindings than fit in a response", r->aor);
+			        "registrar: %.*s has more bindings than fit in a response",
+			        (int)r->aor_len, r->aor);
 			break;
 		}
 		extra[ne++] = (struct sipd_extra){"Contact", sip_pl(buf + used, (size_t)len)};
@@ -143,8 +146,8 @@ static void on_stored(void *arg, int err, const struct loc_binding *b, size_t n)
 		return;
 	case LOC_ERR_TOO_MANY: reg_reply(r, 403, "Forbidden (Too Many Contacts)", NULL, 0); return;
 	default:
-		sip_log(SIP_LOG_WARN, "registrar: store failed for %s: %s", r->aor,
-		        loc_err_name(err));
+		sip_log(SIP_LOG_WARN, "registrar: store failed for %.*s: %s", (int)r->aor_len,
+		        r->aor, loc_err_name(err));
 		reg_reply_retry(r, 500, "Server Internal Error (Location Store Unavailable)", 5);
 		return;
 	}
@@ -286,7 +289,7 @@ static void store_change(struct reg *r)
 	const struct sip_hdr *ua = sip_msg_hdr(r->req, SIP_HDR_USER_AGENT);
 	const struct sip_cseq *cseq = sip_msg_cseq(r->req);
 	struct loc_update u = {
-	        .aor = sip_pl_cstr(r->aor),
+	        .aor = sip_pl(r->aor, r->aor_len),
 	        .call_id = sip_msg_call_id(r->req),
 	        .cseq = cseq ? cseq->num : 0,
 	        .remove_all = r->remove_all,
@@ -407,18 +410,22 @@ void sipd_register(struct sipd *s, struct tsx *st, const struct tsx_peer *peer)
 		reg_reply(r, 420, NULL, &u, 1);
 		return;
 	}
+	int n;
 	if (!(to = sip_msg_to(r->req)) || sip_msg_addr_uri(r->req, to, &r->to) < 0 ||
-	    loc_aor(r->to, r->aor, sizeof(r->aor)) < 0) {
-		reg_reply(r, 400, "Bad Request (Invalid To)", NULL, 0);
+	    (n = loc_aor(r->to, r->aor, sizeof(r->aor))) < 0) {
+		/* §10.3 step 5: the address-of-record must be a sip or sips URI. */
+		reg_reply(r, 400, "Bad Request (Invalid To: Not a SIP Address)", NULL, 0);
 		return;
 	}
+	r->aor_len = (size_t)n;
 	if (!sipd_is_local_host(s, r->to)) {
 		reg_reply(r, 403, "Forbidden (Not a Domain of This Server)", NULL, 0);
 		return;
 	}
-	/* The AOR is "sip:user@domain": the realm is what follows the '@'. */
-	snprintf(r->realm, sizeof(r->realm), "%s",
-	         strchr(r->aor, '@') ? strchr(r->aor, '@') + 1 : "");
+	/* The realm is the AOR's domain, lower-cased like the AOR key. */
+	for (size_t i = 0; i < r->to->host.len && i < sizeof(r->realm) - 1; i++)
+		r->realm[i] = (char)tolower((unsigned char)r->to->host.p[i]),
+		r->realm[i + 1] = '\0';
 	if (!r->to->user.len) {
 		reg_reply(r, 404, "Not Found (No User in To)", NULL, 0);
 		return;

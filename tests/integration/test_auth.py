@@ -1,12 +1,13 @@
 """Digest authentication of REGISTER on the wire (RFC 3261 §22, RFC 7616,
 RFC 8760), with users made by sipctl in the same sqlite store sipd uses."""
+import os
 import subprocess
 import time
 
 import pytest
 
-from conftest import SIPCTL
-from sip import Udp, digest_authorization, parse_challenge, request
+from conftest import RFC4475, SIPCTL
+from sip import Tcp, Udp, digest_authorization, parse_challenge, request
 
 PASSWORD = "s3cret-Pa55"
 
@@ -184,6 +185,20 @@ def test_sipctl_users_and_reg_list(srv, store, ua):
     # The store holds HA1 hashes, never the password.
     with open(store[len("sqlite:"):], "rb") as f:
         assert b"new-pw" not in f.read()
+
+
+def test_unknown_scheme_is_challenged_in_digest(srv):
+    # RFC 4475 regaut01: an Authorization in a scheme nobody knows; a
+    # registrar that authenticates answers with a challenge it knows.
+    with open(os.path.join(RFC4475, "regaut01.dat"), "rb") as f:
+        data = f.read()
+    # Sent over TCP as its Via says; the answer comes back on the connection.
+    c = Tcp((srv.host, srv.port))
+    c.send(data)
+    r = c.recv(3)
+    c.close()
+    assert r is not None and r.status == 401
+    assert [ch["scheme"] for ch in challenges(r)] == ["Digest", "Digest"]
 
 
 def test_auth_off_warns_at_start(sipd_factory):
