@@ -22,6 +22,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -105,10 +106,15 @@ static bool redis_start(void)
 {
 	char port[16];
 	snprintf(port, sizeof(port), "%d", srv.port);
-	pid_t pid = fork();
+	pid_t parent = getpid(), pid = fork();
 	if (pid < 0)
 		return false;
 	if (pid == 0) {
+		/* If the test dies without its teardown (an abort, a
+		 * sanitizer report), redis-server must not outlive it. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(127);
 		/* Quiet: redis-server's banner is not the test's output. */
 		int null = open("/dev/null", O_WRONLY);
 		if (null >= 0) {
