@@ -12,18 +12,12 @@
 const char *loc_err_name(int err)
 {
 	switch (err) {
-	case LOC_ERR_ORDER:
-		return "ORDER";
-	case LOC_ERR_TOO_MANY:
-		return "TOO_MANY";
-	case LOC_ERR_STORE:
-		return "STORE";
-	case LOC_ERR_DSN:
-		return "DSN";
-	case LOC_ERR_CLOSED:
-		return "CLOSED";
-	default:
-		return sip_err_name(err);
+	case LOC_ERR_ORDER: return "ORDER";
+	case LOC_ERR_TOO_MANY: return "TOO_MANY";
+	case LOC_ERR_STORE: return "STORE";
+	case LOC_ERR_DSN: return "DSN";
+	case LOC_ERR_CLOSED: return "CLOSED";
+	default: return sip_err_name(err);
 	}
 }
 
@@ -68,6 +62,26 @@ static void fill(struct loc_binding *b, const struct loc_contact *c, const struc
 	b->updated = u->now;
 }
 
+/* §10.3 step 7 compares each contact's Call-ID and CSeq with the binding
+ * as it stood before this request. Checked for every contact before any
+ * change, so the update is all or nothing — and so that two contacts of
+ * one REGISTER matching one binding do not compare the second with the
+ * CSeq the first has just written. */
+static int check_order(const struct loc_binding *cur, size_t ncur, const struct loc_update *u)
+{
+	for (size_t k = 0; k < u->ncontacts; k++) {
+		const struct loc_contact *c = &u->contacts[k];
+		for (size_t i = 0; i < ncur; i++) {
+			if (cur[i].expires <= u->now || !contact_matches(c, &cur[i]))
+				continue;
+			if (sip_pl_eq(cur[i].call_id, u->call_id) && u->cseq <= cur[i].cseq)
+				return LOC_ERR_ORDER;
+			break;
+		}
+	}
+	return 0;
+}
+
 int loc_apply(const struct loc_binding *cur, size_t ncur, const struct loc_update *u, size_t max,
               struct loc_binding *out, size_t cap, size_t *nout)
 {
@@ -94,25 +108,22 @@ int loc_apply(const struct loc_binding *cur, size_t ncur, const struct loc_updat
 		return 0;
 	}
 
+	int err = check_order(cur, ncur, u);
+	if (err)
+		return err;
+
 	/* Each contact updates, removes or adds (step 7). Contacts of one
 	 * REGISTER that match each other act in order; the last wins. */
-	size_t fresh = n; /* out[fresh..n) were added by this update */
 	for (size_t k = 0; k < u->ncontacts; k++) {
 		const struct loc_contact *c = &u->contacts[k];
 		size_t i;
 		for (i = 0; i < n; i++)
 			if (contact_matches(c, &out[i]))
 				break;
-		if (i < n && i < fresh) {
-			if (sip_pl_eq(out[i].call_id, u->call_id) && u->cseq <= out[i].cseq)
-				return LOC_ERR_ORDER;
-		}
 		if (i < n) {
 			if (c->expires == 0) {
 				memmove(&out[i], &out[i + 1], (n - i - 1) * sizeof(*out));
 				n--;
-				if (i < fresh)
-					fresh--;
 			} else {
 				fill(&out[i], c, u);
 			}
