@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "libsip/log.h"
+#include "location/index.h" /* loc_bindings_sort: one order for every backend */
 #include "location/redis_priv.h"
 
 enum rds_job_kind { JOB_UPDATE, JOB_LOOKUP, JOB_USER_GET };
@@ -164,7 +165,7 @@ static int op_lookup(struct rds_store *st, struct rds_conn *c, struct sip_pl aor
 	if (err)
 		return err;
 	n = rds_live(res->cur, n, now);
-	rds_sort(res->cur, n);
+	loc_bindings_sort(res->cur, n);
 	res->b = res->cur;
 	res->n = n;
 	return 0;
@@ -269,7 +270,7 @@ static int op_update(struct rds_store *st, struct rds_conn *c, const struct loc_
 		if (err == 1)
 			continue; /* another client wrote the AOR: read it again */
 		if (!err) {
-			rds_sort(res->out, nout);
+			loc_bindings_sort(res->out, nout);
 			res->b = res->out;
 			res->n = nout;
 		}

@@ -16,6 +16,7 @@
 
 #include "libsip/log.h"
 #include "libsip/uri.h"
+#include "location/index.h" /* loc_bindings_sort: one order for every backend */
 #include "location/redis_priv.h"
 
 /* Keys fetched per pipeline by the walks. */
@@ -322,7 +323,7 @@ static int walk(struct rds_store *st, int64_t now, loc_iter_fn fn, void *arg, si
 			}
 			n = rds_live(b, n, now);
 			if (n) {
-				rds_sort(b, n);
+				loc_bindings_sort(b, n);
 				++*aors;
 				*bindings += n;
 				if (fn)

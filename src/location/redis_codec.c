@@ -1,7 +1,7 @@
 /*
  * redis_codec.c — the value of a sipd:aor:<aor> key: an AOR's binding set
  * in a compact, unambiguous binary form, and the helpers readers apply to
- * a decoded set (drop the expired, sort by q).
+ * a decoded set (drop the expired).
  *
  * Format (version 1): one byte 0x01, then a varint count, then per
  * binding the strings uri, params, path, instance, call_id, received,
@@ -192,29 +192,6 @@ size_t rds_live(struct loc_binding *b, size_t n, int64_t now)
 		if (b[i].expires > now)
 			b[k++] = b[i];
 	return k;
-}
-
-static int q_of(const struct loc_binding *b)
-{
-	/* RFC 3261 leaves a missing q to the registrar; like most, we rank
-	 * it as 1.0, so a contact that states no preference is not demoted. */
-	return b->q < 0 ? 1000 : b->q;
-}
-
-void rds_sort(struct loc_binding *b, size_t n)
-{
-	/* Insertion sort: stable, and a set holds a handful of bindings
-	 * (max_contacts), where it beats qsort's call overhead. */
-	for (size_t i = 1; i < n; i++) {
-		struct loc_binding x = b[i];
-		size_t j = i;
-		while (j > 0 && (q_of(&b[j - 1]) < q_of(&x) ||
-		                 (q_of(&b[j - 1]) == q_of(&x) && b[j - 1].updated < x.updated))) {
-			b[j] = b[j - 1];
-			j--;
-		}
-		b[j] = x;
-	}
 }
 
 int64_t rds_latest(const struct loc_binding *b, size_t n)

@@ -137,9 +137,6 @@ size_t rds_encode(const struct loc_binding *b, size_t n, char *buf);
 int rds_decode(const char *buf, size_t len, struct sip_pl aor, struct loc_binding **out, size_t *n);
 /* Keeps the bindings live at now, in place; returns how many. */
 size_t rds_live(struct loc_binding *b, size_t n, int64_t now);
-/* Sorts by q, highest first (no q counts as 1.0), then the most recently
- * updated first. */
-void rds_sort(struct loc_binding *b, size_t n);
 /* The latest expiry of b[0..n) (n > 0). */
 int64_t rds_latest(const struct loc_binding *b, size_t n);
 

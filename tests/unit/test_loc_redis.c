@@ -627,17 +627,6 @@ static void test_codec(void **state)
 	assert_int_equal(rds_encode(NULL, 0, empty), 2);
 	assert_int_equal(rds_decode(empty, 2, SIP_PL(AOR), &d, &n), 0);
 	assert_int_equal(n, 0);
-
-	/* q highest first, a missing q as 1.0, ties by the latest update. */
-	struct loc_binding s[4] = {{.q = 500, .updated = 1},
-	                           {.q = -1, .updated = 1},
-	                           {.q = 1000, .updated = 2},
-	                           {.q = 500, .updated = 3}};
-	rds_sort(s, 4);
-	assert_int_equal(s[0].q, 1000);
-	assert_int_equal(s[1].q, -1);
-	assert_int_equal(s[2].updated, 3);
-	assert_int_equal(s[3].updated, 1);
 }
 
 /* ---- two nodes on one Redis ---------------------------------------------- */
