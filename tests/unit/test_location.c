@@ -19,7 +19,9 @@
 #include <unistd.h>
 
 #include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
 
 #include <cmocka.h>
 
@@ -708,6 +710,83 @@ static void test_sqlite_done_after_commit(void **state)
 	result_fini(&r);
 }
 
+/* ---- kill -9 ---- */
+
+enum { KILL_UPDATES = 2000, KILL_ACKS = 300 };
+
+static int ack_fd = -1;
+
+static void on_ack(void *arg, int err, const struct loc_binding *b, size_t n)
+{
+	uint32_t i = (uint32_t)(uintptr_t)arg;
+
+	(void)b;
+	(void)n;
+	if (err == 0 && write(ack_fd, &i, sizeof(i)) != sizeof(i))
+		_exit(3);
+}
+
+/* The child: registers AOR k0, k1, ... and acknowledges each on the pipe
+ * from its done callback, as sipd would send its 200. */
+static void kill_child(const char *dsn, int fd)
+{
+	struct loc_store *s;
+	struct loc_contact c = ct("sip:k@192.0.2.1", -1, 600);
+	char aor[64];
+
+	ack_fd = fd;
+	if (loc_open(&s, dsn, NULL) != 0)
+		_exit(1);
+	for (uint32_t i = 0; i < KILL_UPDATES; i++) {
+		snprintf(aor, sizeof(aor), "sip:k%u@example.com", i);
+		struct loc_update u = upd(aor, "c", 1, time(NULL), &c, 1);
+		if (loc_update(s, &u, on_ack, (void *)(uintptr_t)i) != 0)
+			_exit(2);
+	}
+	for (;;)
+		pause();
+}
+
+static void test_sqlite_kill9(void **state)
+{
+	struct fx *f = *state;
+	static bool acked[KILL_UPDATES];
+	int fds[2];
+	char aor[64];
+
+	loc_close(f->s); /* the child's store is the only one */
+	f->s = NULL;
+	memset(acked, 0, sizeof(acked));
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		kill_child(f->dsn, fds[1]);
+	}
+	close(fds[1]);
+	/* Killed while updates are still being committed. */
+	for (int n = 0; n < KILL_ACKS; n++) {
+		uint32_t i;
+		assert_int_equal(read(fds[0], &i, sizeof(i)), sizeof(i));
+		assert_true(i < KILL_UPDATES);
+		acked[i] = true;
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	uint32_t i;
+	while (read(fds[0], &i, sizeof(i)) == sizeof(i)) /* acks already in the pipe */
+		acked[i] = true;
+	close(fds[0]);
+
+	assert_int_equal(loc_open(&f->s, f->dsn, NULL), 0);
+	for (i = 0; i < KILL_UPDATES; i++) {
+		snprintf(aor, sizeof(aor), "sip:k%u@example.com", i);
+		if (acked[i])
+			assert_int_equal(lookup_n(f->s, aor, time(NULL)), 1);
+	}
+}
+
 static void test_sqlite_fifo_and_close_drains(void **state)
 {
 	struct fx *f = *state;
@@ -868,6 +947,7 @@ int main(void)
 	        SQLITE(test_sqlite_persistence),
 	        SQLITE(test_sqlite_done_after_commit),
 	        SQLITE(test_sqlite_fifo_and_close_drains),
+	        SQLITE(test_sqlite_kill9),
 	        SQLITE(test_sqlite_commit_failure),
 	        SQLITE(test_sqlite_second_store),
 	        cmocka_unit_test(test_dsn_errors),
