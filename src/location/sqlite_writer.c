@@ -7,7 +7,9 @@
  * between workers), writes one AOR's changes in the order the index took
  * them, and pays one fsync for everything queued while the previous
  * commit was on its way to the disk — so batches grow by themselves with
- * the load, and an idle server commits a lone REGISTER at once.
+ * the load, and an idle server commits a lone REGISTER at once. (So
+ * loc_cfg's commit_ms, a wait to gather more, is not used: measured in
+ * bench/loc_update.c, it gained nothing and costs a lone REGISTER.)
  *
  * When a commit fails, its callbacks get LOC_ERR_STORE and the index is
  * put back in line with the file: each AOR the batch touched is reloaded
