@@ -8,9 +8,9 @@
 #include "location/store_priv.h"
 
 static const struct loc_backend_ops *const backends[] = {
-	&loc_memory_ops,
-	&loc_sqlite_ops,
-	&loc_redis_ops,
+        &loc_memory_ops,
+        &loc_sqlite_ops,
+        &loc_redis_ops,
 };
 
 void loc_cfg_default(struct loc_cfg *cfg)
@@ -44,8 +44,9 @@ int loc_open(struct loc_store **out, const char *dsn, const struct loc_cfg *cfg)
 		*out = s;
 		return 0;
 	}
-	sip_log(SIP_LOG_ERROR, "location: unknown DSN \"%s\" (expected memory:, sqlite:PATH or "
-	                     "redis://HOST:PORT[/DB])",
+	sip_log(SIP_LOG_ERROR,
+	        "location: unknown DSN \"%s\" (expected memory:, sqlite:PATH or "
+	        "redis://HOST:PORT[/DB])",
 	        dsn);
 	return LOC_ERR_DSN;
 }

@@ -38,6 +38,9 @@ struct auth {
 
 void auth_cfg_default(struct auth_cfg *cfg)
 {
+	cfg->algs[0] = SIP_DIGEST_SHA256;
+	cfg->algs[1] = SIP_DIGEST_MD5;
+	cfg->nalgs = 2;
 	cfg->nonce_ttl_s = 300;
 	cfg->nonce_slots = 65536;
 	cfg->fail_burst = 10;
@@ -144,16 +147,15 @@ static bool fail_limited(struct auth *a, const struct tp_addr *src, bool add)
 /* ---- challenge ----------------------------------------------------------------- */
 
 int auth_challenge(struct auth *a, struct sip_pl realm, bool stale, char *buf, size_t cap,
-                   struct sip_pl out[2])
+                   struct sip_pl out[AUTH_MAX_ALGS])
 {
-	static const char *const algs[2] = {"SHA-256", "MD5"};
 	char nonce[NONCE_LEN + 1];
 	size_t used = 0;
 
-	for (int i = 0; i < 2; i++) {
+	for (unsigned i = 0; i < a->cfg.nalgs; i++) {
 		struct sip_auth_challenge ch = {
 		        .realm = realm,
-		        .algorithm = sip_pl_cstr(algs[i]),
+		        .algorithm = sip_pl_cstr(sip_digest_alg_name(a->cfg.algs[i])),
 		        .qop = SIP_PL("auth"),
 		        .stale = stale,
 		};
@@ -165,6 +167,34 @@ int auth_challenge(struct auth *a, struct sip_pl realm, bool stale, char *buf, s
 		out[i] = sip_pl(buf + used, (size_t)n);
 		used += (size_t)n + 1;
 	}
+	return (int)a->cfg.nalgs;
+}
+
+int auth_algs_parse(struct auth_cfg *cfg, const char *list)
+{
+	struct sip_pl rest = sip_pl_cstr(list);
+	unsigned n = 0;
+
+	while (rest.len) {
+		const char *comma = memchr(rest.p, ',', rest.len);
+		struct sip_pl item =
+		        sip_pl_trim(sip_pl(rest.p, comma ? (size_t)(comma - rest.p) : rest.len));
+		enum sip_digest_alg alg;
+
+		rest = comma ? sip_pl(comma + 1, rest.len - (size_t)(comma + 1 - rest.p))
+		             : SIP_PL("");
+		/* -sess variants are for the client to pick, never challenged. */
+		if (!item.len || n == AUTH_MAX_ALGS || sip_digest_alg_parse(item, &alg) < 0 ||
+		    sip_digest_alg_is_sess(alg))
+			return SIP_ERR_SYNTAX;
+		for (unsigned i = 0; i < n; i++)
+			if (cfg->algs[i] == alg)
+				return SIP_ERR_SYNTAX;
+		cfg->algs[n++] = alg;
+	}
+	if (!n)
+		return SIP_ERR_SYNTAX;
+	cfg->nalgs = n;
 	return 0;
 }
 

@@ -7,13 +7,22 @@
 #ifndef SIPD_AUTH_H
 #define SIPD_AUTH_H
 
+#include "libsip/digest.h"
 #include "libsip/msg.h"
 #include "libsip/transport.h"
 #include "location/location.h"
 
 struct auth;
 
+#define AUTH_MAX_ALGS 3
+
 struct auth_cfg {
+	/* The algorithms challenged for, in this order (default SHA-256,
+	 * MD5). Some deployed UAs give up on a challenge list holding an
+	 * algorithm they do not know, against RFC 8760 §2.5: for them, MD5
+	 * alone. */
+	enum sip_digest_alg algs[AUTH_MAX_ALGS];
+	unsigned nalgs;
 	unsigned nonce_ttl_s;   /* nonce lifetime (default 300) */
 	unsigned nonce_slots;   /* nonce-count table entries (default 65536) */
 	unsigned fail_burst;    /* failed attempts a source may make at once (default 10) */
@@ -46,10 +55,14 @@ typedef void (*auth_done_fn)(void *arg, enum auth_result r, struct sip_pl user);
 void auth_check(struct auth *a, const struct sip_msg *req, enum sip_hdr_id id, struct sip_pl realm,
                 const struct tp_addr *src, auth_done_fn done, void *arg);
 
-/* The challenge header values for realm (SHA-256 first, then MD5), in buf;
- * out[0], out[1] point into it. Returns 0 or SIP_ERR_NOSPACE. */
+/* The challenge header values for realm, one per configured algorithm in
+ * order, in buf; out[i] point into it. Returns how many, or
+ * SIP_ERR_NOSPACE. */
 int auth_challenge(struct auth *a, struct sip_pl realm, bool stale, char *buf, size_t cap,
-                   struct sip_pl out[2]);
+                   struct sip_pl out[AUTH_MAX_ALGS]);
+
+/* Parses "SHA-256,MD5" into cfg's list. Returns 0 or SIP_ERR_SYNTAX. */
+int auth_algs_parse(struct auth_cfg *cfg, const char *list);
 
 /* Seconds a limited source should wait (for Retry-After). */
 unsigned auth_retry_after(const struct auth *a);

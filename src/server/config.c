@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "config.h"
 #include "libsip/log.h"
 
@@ -31,6 +32,9 @@ static void usage(FILE *f, const char *prog)
 	        "                                  redis://HOST:PORT[/DB] "
 	        "(default " SIPD_DEFAULT_LOCATION ")\n"
 	        "      --auth on|off               digest authentication of REGISTER (default on)\n"
+	        "      --auth-algorithms LIST      challenge for these, in order (default "
+	        "SHA-256,MD5;\n"
+	        "                                  MD5 alone for UAs that give up on SHA-256)\n"
 	        "      --nonce-ttl S               seconds a digest nonce stays valid (default "
 	        "300)\n"
 	        "      --default-expires S         binding lifetime without expires (default "
@@ -105,6 +109,7 @@ enum {
 	OPT_LOCATION,
 	OPT_AUTH,
 	OPT_NONCE_TTL,
+	OPT_AUTH_ALGS,
 	OPT_DEF_EXPIRES,
 	OPT_MIN_EXPIRES,
 	OPT_MAX_EXPIRES,
@@ -125,6 +130,7 @@ static const struct option options[] = {
         {"location", required_argument, NULL, OPT_LOCATION},
         {"auth", required_argument, NULL, OPT_AUTH},
         {"nonce-ttl", required_argument, NULL, OPT_NONCE_TTL},
+        {"auth-algorithms", required_argument, NULL, OPT_AUTH_ALGS},
         {"default-expires", required_argument, NULL, OPT_DEF_EXPIRES},
         {"min-expires", required_argument, NULL, OPT_MIN_EXPIRES},
         {"max-expires", required_argument, NULL, OPT_MAX_EXPIRES},
@@ -192,6 +198,18 @@ static int one_opt(struct sipd_cfg *cfg, int c, const char *arg, const char *pro
 		}
 		cfg->auth = !strcmp(arg, "on");
 		return 0;
+	case OPT_AUTH_ALGS: {
+		struct auth_cfg ac;
+		if (strlen(arg) >= sizeof(cfg->auth_algs) || auth_algs_parse(&ac, arg) < 0) {
+			fprintf(stderr,
+			        "sipd: --auth-algorithms: '%s' is not a list of distinct SHA-256, "
+			        "MD5, SHA-512-256\n",
+			        arg);
+			return 2;
+		}
+		snprintf(cfg->auth_algs, sizeof(cfg->auth_algs), "%s", arg);
+		return 0;
+	}
 	case OPT_NONCE_TTL:
 		if (!(r = num_opt("nonce-ttl", arg, 5, 86400, &n)))
 			cfg->nonce_ttl = (unsigned)n;
@@ -229,6 +247,7 @@ int sipd_cfg_parse(struct sipd_cfg *cfg, int argc, char **argv)
 	snprintf(cfg->location, sizeof(cfg->location), "%s", SIPD_DEFAULT_LOCATION);
 	cfg->auth = true;
 	cfg->nonce_ttl = 300;
+	snprintf(cfg->auth_algs, sizeof(cfg->auth_algs), "SHA-256,MD5");
 	cfg->max_contacts = 16;
 	cfg->reg.default_expires = 3600;
 	cfg->reg.min_expires = 60;

@@ -28,6 +28,7 @@ struct sipd_cfg {
 	struct tsx_cfg tsx;
 	char location[512]; /* the location store's DSN */
 	bool auth;          /* digest authentication of REGISTER (default on) */
+	char auth_algs[64]; /* challenged algorithms, in order ("SHA-256,MD5") */
 	unsigned nonce_ttl; /* seconds a nonce lives */
 	size_t max_contacts;
 	struct {

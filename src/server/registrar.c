@@ -322,17 +322,18 @@ static void store_change(struct reg *r)
 
 static void challenge(struct reg *r, bool stale)
 {
-	char buf[1024];
-	struct sip_pl v[2];
-	struct sipd_extra extra[2];
+	char buf[1536];
+	struct sip_pl v[AUTH_MAX_ALGS];
+	struct sipd_extra extra[AUTH_MAX_ALGS];
+	int n = auth_challenge(r->s->auth, sip_pl_cstr(r->realm), stale, buf, sizeof(buf), v);
 
-	if (auth_challenge(r->s->auth, sip_pl_cstr(r->realm), stale, buf, sizeof(buf), v) < 0) {
+	if (n < 0) {
 		reg_reply(r, 500, NULL, NULL, 0);
 		return;
 	}
-	extra[0] = (struct sipd_extra){"WWW-Authenticate", v[0]};
-	extra[1] = (struct sipd_extra){"WWW-Authenticate", v[1]};
-	reg_reply(r, 401, NULL, extra, 2);
+	for (int i = 0; i < n; i++)
+		extra[i] = (struct sipd_extra){"WWW-Authenticate", v[i]};
+	reg_reply(r, 401, NULL, extra, (size_t)n);
 }
 
 /* The authenticated user must own the AOR: its user part, in its realm
@@ -345,6 +346,26 @@ static bool owns_aor(const struct reg *r, struct sip_pl user)
 	return n >= 0 && sip_pl_eq(user, sip_pl(want, (size_t)n));
 }
 
+/* §10.3 steps 6–8 for an authorised request. */
+static void bind_contacts(struct reg *r)
+{
+	/* RFC 5626 §6: reg-id counts only when the UA supports outbound; a
+	 * registrar that is not the first hop needs an edge proxy's Path. */
+	r->outbound = sip_msg_has_token(r->req, SIP_HDR_SUPPORTED, "outbound");
+	if (!read_contacts(r))
+		return;
+	bool uses_regid = false;
+	for (size_t i = 0; i < r->ncontacts; i++)
+		uses_regid |= r->contacts[i].reg_id != 0;
+	if (uses_regid && sip_msg_hdr_num(r->req, SIP_HDR_VIA) > 1 &&
+	    !sip_msg_hdr(r->req, SIP_HDR_PATH)) {
+		reg_reply(r, 439, "First Hop Lacks Outbound Support", NULL, 0);
+		return;
+	}
+	r->outbound = uses_regid;
+	store_change(r);
+}
+
 static void on_auth(void *arg, enum auth_result res, struct sip_pl user)
 {
 	struct reg *r = arg;
@@ -355,7 +376,7 @@ static void on_auth(void *arg, enum auth_result res, struct sip_pl user)
 			reg_reply(r, 403, "Forbidden (Not Your Address-of-Record)", NULL, 0);
 			return;
 		}
-		store_change(r);
+		bind_contacts(r);
 		return;
 	case AUTH_NONE: challenge(r, false); return;
 	case AUTH_STALE: challenge(r, true); return;
@@ -431,23 +452,11 @@ void sipd_register(struct sipd *s, struct tsx *st, const struct tsx_peer *peer)
 		return;
 	}
 	r->want_path = sip_msg_has_token(r->req, SIP_HDR_SUPPORTED, "path");
-	/* RFC 5626 §6: reg-id counts only when the UA supports outbound; a
-	 * registrar that is not the first hop needs an edge proxy's Path. */
-	r->outbound = sip_msg_has_token(r->req, SIP_HDR_SUPPORTED, "outbound");
-	if (!read_contacts(r))
-		return;
-	bool uses_regid = false;
-	for (size_t i = 0; i < r->ncontacts; i++)
-		uses_regid |= r->contacts[i].reg_id != 0;
-	if (uses_regid && sip_msg_hdr_num(r->req, SIP_HDR_VIA) > 1 &&
-	    !sip_msg_hdr(r->req, SIP_HDR_PATH)) {
-		reg_reply(r, 439, "First Hop Lacks Outbound Support", NULL, 0);
-		return;
-	}
-	r->outbound = uses_regid;
+	/* §10.3: authentication (step 3) comes before the contacts are
+	 * looked at (step 6), so a stranger learns nothing of the rules. */
 	if (s->auth)
 		auth_check(s->auth, r->req, SIP_HDR_AUTHORIZATION, sip_pl_cstr(r->realm), &r->src,
 		           on_auth, r);
 	else
-		store_change(r);
+		bind_contacts(r);
 }

@@ -190,6 +190,7 @@ static int open_store(struct sipd *s, const struct sipd_cfg *cfg)
 	}
 	auth_cfg_default(&ac);
 	ac.nonce_ttl_s = cfg->nonce_ttl;
+	auth_algs_parse(&ac, cfg->auth_algs); /* checked by sipd_cfg_parse */
 	return auth_new(&s->auth, &ac, s->loc);
 }
 

@@ -38,9 +38,10 @@ def ua():
     u.close()
 
 
-def send_register(srv, ua, user="alice", cseq=1, call_id="auth-1@test", extra=()):
+def send_register(srv, ua, user="alice", cseq=1, call_id="auth-1@test", extra=(), expires=300):
     msg = request("REGISTER", "sip:example.com", ua.local, cseq=cseq, call_id=call_id,
-                  extra=[f"Contact: <sip:{user}@192.0.2.1:5070>", "Expires: 300", *extra])
+                  extra=[f"Contact: <sip:{user}@192.0.2.1:5070>", f"Expires: {expires}",
+                         *extra])
     msg = msg.replace(b"To: <sip:example.com>", f"To: <sip:{user}@example.com>".encode())
     ua.send(msg, (srv.host, srv.port))
     r = ua.recv(3)
@@ -199,6 +200,32 @@ def test_unknown_scheme_is_challenged_in_digest(srv):
     c.close()
     assert r is not None and r.status == 401
     assert [ch["scheme"] for ch in challenges(r)] == ["Digest", "Digest"]
+
+
+def test_md5_only_for_phones_that_refuse_sha256(sipd_factory, store, ua):
+    srv = sipd_factory("--location", store, "--auth-algorithms", "MD5")
+    r = send_register(srv, ua)
+    assert [c["algorithm"] for c in challenges(r)] == ["MD5"]
+    auth = digest_authorization(challenges(r)[0], "REGISTER", "sip:example.com", "alice",
+                                PASSWORD)
+    assert send_register(srv, ua, cseq=2, extra=[auth]).status == 200
+
+
+def test_bad_algorithm_list_is_refused_at_start(tmp_path):
+    import subprocess as sp
+    from conftest import SIPD
+    r = sp.run([SIPD, "--auth-algorithms", "MD5,RC4"], capture_output=True, text=True,
+               timeout=10)
+    assert r.returncode == 2 and "--auth-algorithms" in r.stderr
+
+
+def test_strangers_are_challenged_before_the_expiry_rules(srv, ua):
+    # §10.3: authentication (step 3) precedes the contact checks (step 6).
+    assert send_register(srv, ua, expires=10).status == 401
+    ch = challenges(send_register(srv, ua, expires=10))[0]
+    auth = digest_authorization(ch, "REGISTER", "sip:example.com", "alice", PASSWORD)
+    r = send_register(srv, ua, cseq=2, extra=[auth], expires=10)
+    assert r.status == 423 and r.first("min-expires") == "60"
 
 
 def test_auth_off_warns_at_start(sipd_factory):

@@ -14,6 +14,11 @@ from conftest import free_port
 PASSWORD = "Peer-pw-77"
 COUNT = 200  # AORs per SIPp run without authentication
 USERS = 50  # users SIPp registers with digest authentication
+# SIPp 3.6.1, sipsak 0.9.8.1 and baresip 1.0 all give up on a 401 that
+# offers SHA-256 (baresip even when MD5 is offered too), against RFC 8760
+# §2.5: sipd is told to challenge for MD5 alone, as an operator with such
+# phones would.
+MD5_ONLY = ("--auth-algorithms", "MD5")
 
 
 @pytest.fixture
@@ -65,7 +70,7 @@ def digest_sipp_args():
 def test_sipp_registers_50_users_with_digest(sipd_factory, dsn, tmp_path):
     users = [f"user{i}" for i in range(1, USERS + 1)]
     add_users(dsn, [f"{u}@example.com" for u in users], PASSWORD)
-    srv = sipd_factory("--location", dsn)
+    srv = sipd_factory("--location", dsn, *MD5_ONLY)
     inf = write_injection(tmp_path / "users.csv", [[u, PASSWORD] for u in users])
     # REGISTER -> 401 -> REGISTER with Authorization -> 200 (checked as above).
     r = run_sipp(srv, "register_auth.xml", "u1", tmp_path / "sipp", USERS, inf, rate=100,
@@ -80,7 +85,7 @@ def test_sipp_wrong_password_is_403(sipd_factory, dsn, tmp_path):
     # Five failures: under the per-source burst (10) after which sipd answers 503.
     users = [f"user{i}" for i in range(1, 6)]
     add_users(dsn, [f"{u}@example.com" for u in users], PASSWORD)
-    srv = sipd_factory("--location", dsn)
+    srv = sipd_factory("--location", dsn, *MD5_ONLY)
     inf = write_injection(tmp_path / "users.csv", [[u, "not-" + PASSWORD] for u in users])
     r = run_sipp(srv, "register_auth_403.xml", "u1", tmp_path / "sipp", len(users), inf,
                  rate=50, extra=digest_sipp_args())
@@ -127,7 +132,7 @@ def test_sipsak_registers_without_auth(sipd_factory, dsn):
 def test_sipsak_registers_with_digest(sipd_factory, dsn):
     # The digest realm is the AOR's domain: 127.0.0.1.
     add_users(dsn, ["alice@127.0.0.1"], PASSWORD)
-    srv = sipd_factory("--domain", "127.0.0.1", "--location", dsn)
+    srv = sipd_factory("--domain", "127.0.0.1", "--location", dsn, *MD5_ONLY)
     rc, out, port = sipsak_register(srv, PASSWORD)
     assert rc == 0, out[-3000:]
     check_sipsak_binding(dsn, port)
@@ -173,7 +178,7 @@ def test_baresip_registers_without_auth(sipd_factory, dsn, tmp_path):
 
 def test_baresip_registers_with_password(sipd_factory, dsn, tmp_path):
     add_users(dsn, ["alice@example.com"], PASSWORD)
-    srv = sipd_factory("--location", dsn)
+    srv = sipd_factory("--location", dsn, *MD5_ONLY)
     bindings, rc, text, port = baresip_registers(srv, dsn, tmp_path, PASSWORD)
     check_baresip_binding(bindings, port, text + "\n--- sipd ---\n" + srv.text()[-3000:])
     assert rc == 0, text
