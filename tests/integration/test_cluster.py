@@ -118,3 +118,30 @@ def test_redis_outage_is_500_with_retry_after_and_recovers(sipd_factory, tmp_pat
     finally:
         ua.close()
         redis.stop()
+
+
+def test_a_nonce_from_one_node_is_good_at_the_other(sipd_factory, redis):
+    # No shared nonce state: the nonce is signed with the secret both
+    # nodes read from the store, so a client moving between nodes (DNS
+    # SRV, a load balancer) authenticates without a new challenge.
+    import subprocess
+    from conftest import SIPCTL
+    from sip import digest_authorization, parse_challenge
+    dsn = f"redis://127.0.0.1:{redis.port}"
+    r = subprocess.run([SIPCTL, "--location", dsn, "user", "add", "dave@example.com"],
+                       input="pw-dave\n", capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    a = sipd_factory("--location", dsn)
+    b = sipd_factory("--location", dsn)
+    ua = Udp()
+    r = register(a, ua, "sip:dave@example.com", ["<sip:dave@192.0.2.7>"], expires=600)
+    assert r.status == 401
+    ch = parse_challenge(r.get("www-authenticate")[0])
+    auth = digest_authorization(ch, "REGISTER", "sip:example.com", "dave", "pw-dave")
+    msg = request("REGISTER", "sip:example.com", ua.local, call_id="c1@test", cseq=2,
+                  extra=["Contact: <sip:dave@192.0.2.7>", "Expires: 600", auth]).replace(
+        b"To: <sip:example.com>", b"To: <sip:dave@example.com>")
+    ua.send(msg, (b.host, b.port))
+    r = ua.recv(3)
+    assert r is not None and r.status == 200, r
+    ua.close()
