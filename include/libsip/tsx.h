@@ -187,5 +187,11 @@ const struct sip_msg *tsx_request(const struct tsx *t);
 /* Client: where its request goes; server: where its responses go. */
 const struct tsx_peer *tsx_peer(const struct tsx *t);
 const char *tsx_state_name(enum tsx_state s);
+/* One pointer the layer above may hang on a transaction (a proxy's
+ * context for an INVITE, so a CANCEL can find it), NULL at first. The
+ * layer never reads it; the owner clears it before freeing what it
+ * points to. */
+void tsx_set_user(struct tsx *t, void *user);
+void *tsx_user(struct tsx *t);
 
 #endif /* LIBSIP_TSX_H */

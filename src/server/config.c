@@ -42,6 +42,7 @@ static void usage(FILE *f, const char *prog)
 	        "      --min-expires S             shorter ones get 423 (default 60)\n"
 	        "      --max-expires S             longer ones are lowered (default 3600)\n"
 	        "      --max-contacts N            bindings per address-of-record (default 16)\n"
+	        "      --record-route on|off       stay in the path of dialogs (default on)\n"
 	        "  -h, --help                      this text\n"
 	        "  -V, --version                   the version\n",
 	        prog);
@@ -114,6 +115,7 @@ enum {
 	OPT_MIN_EXPIRES,
 	OPT_MAX_EXPIRES,
 	OPT_MAX_CONTACTS,
+	OPT_RECORD_ROUTE,
 };
 
 static const struct option options[] = {
@@ -135,6 +137,7 @@ static const struct option options[] = {
         {"min-expires", required_argument, NULL, OPT_MIN_EXPIRES},
         {"max-expires", required_argument, NULL, OPT_MAX_EXPIRES},
         {"max-contacts", required_argument, NULL, OPT_MAX_CONTACTS},
+        {"record-route", required_argument, NULL, OPT_RECORD_ROUTE},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -226,6 +229,13 @@ static int one_opt(struct sipd_cfg *cfg, int c, const char *arg, const char *pro
 		if (!(r = num_opt("max-expires", arg, 1, 1u << 30, &n)))
 			cfg->reg.max_expires = (uint32_t)n;
 		return r;
+	case OPT_RECORD_ROUTE:
+		if (strcmp(arg, "on") && strcmp(arg, "off")) {
+			fprintf(stderr, "sipd: --record-route: '%s' is not on or off\n", arg);
+			return 2;
+		}
+		cfg->record_route = !strcmp(arg, "on");
+		return 0;
 	case OPT_MAX_CONTACTS:
 		if (!(r = num_opt("max-contacts", arg, 0, 1024, &n)))
 			cfg->max_contacts = n;
@@ -249,6 +259,7 @@ int sipd_cfg_parse(struct sipd_cfg *cfg, int argc, char **argv)
 	cfg->nonce_ttl = 300;
 	snprintf(cfg->auth_algs, sizeof(cfg->auth_algs), "SHA-256,MD5");
 	cfg->max_contacts = 16;
+	cfg->record_route = true;
 	cfg->reg.default_expires = 3600;
 	cfg->reg.min_expires = 60;
 	cfg->reg.max_expires = 3600;

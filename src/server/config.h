@@ -31,6 +31,7 @@ struct sipd_cfg {
 	char auth_algs[64]; /* challenged algorithms, in order ("SHA-256,MD5") */
 	unsigned nonce_ttl; /* seconds a nonce lives */
 	size_t max_contacts;
+	bool record_route; /* the proxy stays in the path of dialogs (default on) */
 	struct {
 		uint32_t default_expires, min_expires, max_expires;
 	} reg;

@@ -1,11 +1,11 @@
 /*
- * policy.c — what sipd answers, before the proxy exists: REGISTER for its
- * domains goes to the registrar (registrar.c); OPTIONS to itself (RFC 3261 §11.2), unknown methods to itself (501 +
- * Allow, §8.2.1; a proxy routes them like any other, §16),
- * unknown option tags (420 + Unsupported, §8.2.2.3 and §16.3 step 6),
- * Max-Forwards 0 on a request it would forward (483, §16.3 step 3), and the
- * requests a proxy would route: to a user of its domains (404 until the
- * proxy looks users up) or elsewhere (403: never an open relay).
+ * policy.c — how sipd dispatches a request that started a transaction:
+ * REGISTER for its domains to the registrar (registrar.c); requests for
+ * the server itself answered here — OPTIONS (RFC 3261 §11.2), unknown
+ * methods (501 + Allow, §8.2.1), known ones it does not serve (405);
+ * unknown option tags (420 + Unsupported, §8.2.2.3, §16.3 step 6);
+ * Max-Forwards 0 on a request it would forward (483, §16.3 step 3); CANCEL
+ * (§16.10); everything else to the proxy (proxy.c).
  */
 #include <string.h>
 
@@ -105,10 +105,9 @@ static void to_self(struct sipd *s, struct tsx *st, const struct sip_msg *req)
 }
 
 /* A request a proxy would forward (§16.3 checks, then routing). */
-static void to_route(struct sipd *s, struct tsx *st, const struct sip_msg *req)
+static void to_route(struct sipd *s, struct tsx *st, const struct sip_msg *req,
+                     const struct tsx_peer *peer)
 {
-	const struct sip_uri *ruri = sip_msg_ruri(req);
-
 	if (sip_msg_max_forwards(req) == 0) {
 		sipd_reply(s, st, req, 483, NULL, NULL, 0);
 		return;
@@ -117,10 +116,7 @@ static void to_route(struct sipd *s, struct tsx *st, const struct sip_msg *req)
 		reply_420(s, st, req, SIP_HDR_PROXY_REQUIRE);
 		return;
 	}
-	if (sipd_is_local_host(s, ruri))
-		sipd_reply(s, st, req, 404, NULL, NULL, 0);
-	else
-		sipd_reply(s, st, req, 403, "Forbidden (Relaying Denied)", NULL, 0);
+	sipd_proxy(s, st, req, peer);
 }
 
 void sipd_handle_request(struct sipd *s, struct tsx *st, const struct sip_msg *req,
@@ -134,11 +130,13 @@ void sipd_handle_request(struct sipd *s, struct tsx *st, const struct sip_msg *r
 	if (method == SIP_METHOD_CANCEL) {
 		struct tsx *inv = tsx_cancel_target(st);
 
-		/* §9.2: 200 to a CANCEL that matches; the INVITE here already
-		 * has its final response, so there is nothing more to stop. */
+		/* §16.10: 200 to a CANCEL that matches, at once; then the
+		 * INVITE's pending branches are cancelled. */
 		sipd_reply(s, st, req, inv ? 200 : 481, NULL, NULL, 0);
-		if (inv)
+		if (inv) {
+			sipd_proxy_cancel(s, inv);
 			tsx_unref(inv);
+		}
 		return;
 	}
 	if (method == SIP_METHOD_REGISTER) {
@@ -152,5 +150,5 @@ void sipd_handle_request(struct sipd *s, struct tsx *st, const struct sip_msg *r
 	if (!ruri->user.p && sipd_is_local_host(s, ruri))
 		to_self(s, st, req);
 	else
-		to_route(s, st, req);
+		to_route(s, st, req, peer);
 }

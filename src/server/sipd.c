@@ -135,19 +135,18 @@ static void on_tsx_request(void *arg, struct tsx *st, const struct sip_msg *req,
 
 static void on_tsx_ack(void *arg, const struct sip_msg *ack, const struct tsx_peer *from)
 {
-	/* No dialogs and no proxying yet: an ACK for a 2xx has nowhere to go. */
-	(void)arg;
-	(void)ack;
-	(void)from;
+	/* An ACK for a 2xx is its own transaction-less request (§17.2.3):
+	 * it follows the dialog's route set through us. */
+	sipd_proxy_ack(arg, ack, from);
 }
 
 static void on_tsx_stray(void *arg, const struct sip_msg *resp, const struct tsx_peer *from)
 {
 	struct sipd *s = arg;
 
-	(void)resp;
 	(void)from;
 	atomic_fetch_add(&s->stats.stray_responses, 1);
+	sipd_proxy_stray(s, resp);
 }
 
 static void on_tsx_done(void *arg, struct tsx *st, int reason)

@@ -69,6 +69,21 @@ bool sipd_is_local_host(const struct sipd *s, const struct sip_uri *uri);
  * committed the change. */
 void sipd_register(struct sipd *s, struct tsx *st, const struct tsx_peer *peer);
 
+/* ---- proxy (proxy.c) ----------------------------------------------------------- */
+
+/* Routes a request that is not for the server itself (§16): to the
+ * bindings of a local AOR, along its Route set, or — for an
+ * authenticated local caller — to another domain. Answers it itself
+ * when it cannot (403, 404, 407, 480, 482 ...). */
+void sipd_proxy(struct sipd *s, struct tsx *st, const struct sip_msg *req,
+                const struct tsx_peer *peer);
+/* A CANCEL matched INVITE server transaction inv: cancels its branches. */
+void sipd_proxy_cancel(struct sipd *s, struct tsx *inv);
+/* An ACK that belongs to no transaction (for a 2xx): along its route. */
+void sipd_proxy_ack(struct sipd *s, const struct sip_msg *ack, const struct tsx_peer *from);
+/* A response without its client transaction: a late 2xx, forwarded. */
+void sipd_proxy_stray(struct sipd *s, const struct sip_msg *resp);
+
 /* ---- responses (reply.c) ------------------------------------------------ */
 
 /* Headers added to a response besides the ones copied from the request. */

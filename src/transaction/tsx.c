@@ -346,6 +346,16 @@ const struct tsx_peer *tsx_peer(const struct tsx *t)
 	return &t->peer;
 }
 
+void tsx_set_user(struct tsx *t, void *user)
+{
+	atomic_store_explicit(&t->user, user, memory_order_release);
+}
+
+void *tsx_user(struct tsx *t)
+{
+	return atomic_load_explicit(&t->user, memory_order_acquire);
+}
+
 const char *tsx_state_name(enum tsx_state s)
 {
 	switch (s) {

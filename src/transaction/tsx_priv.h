@@ -230,6 +230,7 @@ struct tsx {
 	struct tsx_blob *req_bytes; /* client: the request as sent */
 	tsx_resp_fn cb;             /* client: immutable */
 	void *cb_arg;
+	_Atomic(void *) user; /* the layer above's, see tsx_set_user() */
 
 	/* Under the lock: */
 	struct tsx *hnext;

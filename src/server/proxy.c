@@ -1,0 +1,887 @@
+/*
+ * proxy.c — the stateful proxy (RFC 3261 §16): validation (loop
+ * detection, §16.3), route preprocessing (§16.4), targets from the
+ * location service (§16.5), forwarding with Record-Route and a fresh Via
+ * (§16.6), forking — parallel within a q-value, sequential across them —
+ * and the response context (§16.7), CANCEL (§16.10), ACK for 2xx and
+ * stray 2xx forwarded statelessly (§16.11), and 407 challenges for local
+ * callers.
+ *
+ * One struct pcall per proxied request holds a private parsed copy of it,
+ * its branches (client transactions) and the best response so far. Its
+ * callbacks arrive on any worker and on the store's thread; a mutex
+ * orders them, and nothing is sent while it is held.
+ */
+#include <ctype.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "libsip/build.h"
+#include "libsip/hdr.h"
+#include "libsip/log.h"
+#include "libsip/uri.h"
+#include "sipd.h"
+
+#define MAX_TARGETS 16
+#define PCALL_ARENA (256u * 1024)
+#define FWD_MAX 65536
+#define CHALLENGES_MAX 8
+
+struct target {
+	struct sip_pl uri;   /* the new Request-URI */
+	struct sip_pl route; /* Route to add (a binding's Path), or empty */
+	struct tsx_peer to;  /* where the branch goes */
+	int q;
+};
+
+struct branch {
+	struct pcall *pc;
+	struct tsx *ct;   /* referenced until its end report */
+	bool provisional; /* a 1xx came: a CANCEL may go */
+	bool final;       /* a final response (or the layer's 408/503) came */
+};
+
+struct pcall {
+	pthread_mutex_t mu;
+	int refs;
+	struct sipd *s;
+	struct tsx *st; /* the server transaction (referenced) */
+	struct sip_arena *arena;
+	struct sip_msg *req; /* private parsed copy: edits allocate here */
+	struct tsx_peer in;  /* where it came from */
+	bool invite;
+	char realm[256];
+
+	struct target t[MAX_TARGETS];
+	size_t nt, next; /* targets, sorted by q; next not yet tried */
+	struct branch br[MAX_TARGETS];
+	size_t nbr;
+	unsigned pending; /* branches without their final response */
+
+	bool answered; /* a final response went upstream */
+	bool got_2xx, got_6xx, cancelled;
+	int best;       /* best final status so far (0: none) */
+	char *best_buf; /* its bytes, our Via removed (NULL: synthesise) */
+	size_t best_len;
+	struct sip_pl challenges[CHALLENGES_MAX]; /* from every 401/407 */
+	bool chal_proxy[CHALLENGES_MAX];
+	size_t nchal;
+};
+
+/* ---- small helpers ----------------------------------------------------------- */
+
+static void pcall_unref(struct pcall *pc)
+{
+	pthread_mutex_lock(&pc->mu);
+	int left = --pc->refs;
+	pthread_mutex_unlock(&pc->mu);
+	if (left)
+		return;
+	tsx_set_user(pc->st, NULL);
+	tsx_unref(pc->st);
+	for (size_t i = 0; i < pc->nchal; i++)
+		free((void *)pc->challenges[i].p);
+	free(pc->best_buf);
+	sip_arena_free(pc->arena);
+	pthread_mutex_destroy(&pc->mu);
+	free(pc);
+}
+
+static void hex(char *out, const void *raw, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *p = raw;
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/* The loop-detection part of our branch (§16.6 step 8, RFC 5393 §4.2):
+ * a hash of what would be the same if the request came back unchanged. */
+static uint32_t loop_hash(const struct sip_msg *m)
+{
+	const struct sip_addr *from = sip_msg_from(m), *to = sip_msg_to(m);
+	const struct sip_cseq *cseq = sip_msg_cseq(m);
+	static const enum sip_hdr_id ids[] = {SIP_HDR_ROUTE, SIP_HDR_PROXY_REQUIRE,
+	                                      SIP_HDR_PROXY_AUTHORIZATION};
+	uint64_t h = SIP_FNV_BASIS;
+
+	h = sip_pl_hash(h, sip_msg_ruri_pl(m));
+	h = sip_pl_hash(h, from ? from->tag : SIP_PL_NULL);
+	h = sip_pl_hash(h, to ? to->tag : SIP_PL_NULL);
+	h = sip_pl_hash(h, sip_msg_call_id(m));
+	if (cseq)
+		h = sip_fnv1a(h, &cseq->num, sizeof(cseq->num));
+	for (size_t k = 0; k < sizeof(ids) / sizeof(ids[0]); k++) {
+		const struct sip_hdr *hd;
+		size_t pos = 0;
+		while ((hd = sip_msg_hdr_next(m, ids[k], &pos)))
+			h = sip_pl_hash(h, hd->value);
+	}
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+/* Our listener for proto in family, as "host:port" for a Via sent-by or a
+ * Record-Route URI. */
+static bool local_for(const struct sipd *s, enum tp_proto proto, sa_family_t fam, char *host,
+                      size_t cap, uint16_t *port)
+{
+	for (unsigned i = 0; i < tp_listener_count(s->tp); i++) {
+		enum tp_proto p;
+		const struct tp_addr *a = tp_listener_addr(s->tp, i, &p);
+		if (p != proto || a->ss.ss_family != fam)
+			continue;
+		char h[64];
+		tp_addr_host(a, h, sizeof(h));
+		snprintf(host, cap, fam == AF_INET6 ? "[%s]" : "%s", h);
+		*port = tp_addr_port(a);
+		return true;
+	}
+	return false;
+}
+
+/* True when one of the request's Vias is ours with the loop hash of this
+ * very request: it came back unchanged (§16.3 step 4). */
+static bool is_loop(const struct sipd *s, const struct sip_msg *m, uint32_t lh)
+{
+	const struct sip_hdr *h;
+	size_t pos = 0;
+	char want[16];
+
+	snprintf(want, sizeof(want), ".%08x", lh);
+	while ((h = sip_msg_hdr_next(m, SIP_HDR_VIA, &pos))) {
+		const struct sip_via *via;
+		struct sip_uri u = {.host_type = SIP_HOST_DOMAIN};
+		if (sip_msg_hdr_via(m, h, &via) < 0)
+			continue;
+		u.scheme = SIP_SCHEME_SIP;
+		u.host = via->host;
+		u.port = via->port;
+		if (!sipd_is_local_host(s, &u) || via->branch.len < 9)
+			continue;
+		if (sip_pl_eq(sip_pl(via->branch.p + via->branch.len - 9, 9), sip_pl_cstr(want)))
+			return true;
+	}
+	return false;
+}
+
+/* Where a URI's request goes: its numeric host and port over its
+ * transport (names need RFC 3263 resolution: SIP_ERR_UNSUPPORTED). */
+static int uri_dest(const struct sip_uri *u, struct tsx_peer *to)
+{
+	memset(to, 0, sizeof(*to));
+	if (u->scheme != SIP_SCHEME_SIP || u->host_type == SIP_HOST_DOMAIN ||
+	    u->host_type == SIP_HOST_NONE)
+		return SIP_ERR_UNSUPPORTED;
+	to->proto = u->transport.len && sip_pl_caseeq_str(u->transport, "tcp") ? TP_TCP : TP_UDP;
+	struct sip_pl host = u->maddr.len ? u->maddr : u->host;
+	return tp_addr_from_host(&to->addr, host, u->port ? u->port : 5060);
+}
+
+static int pl_uri_dest(struct sip_pl text, struct tsx_peer *to)
+{
+	struct sip_uri u;
+	struct sip_addr a;
+
+	/* A Route/Path value is a name-addr; a Contact URI is bare. */
+	if (text.len && text.p[0] != 's' && sip_addr_parse(&a, text) == 0)
+		text = a.uri;
+	if (sip_uri_parse(&u, text) < 0)
+		return SIP_ERR_URI;
+	return uri_dest(&u, to);
+}
+
+/* ---- sending upstream ------------------------------------------------------------ */
+
+/* A response from a branch, our Via removed, into a malloc'd buffer. */
+static char *strip_via(const struct sip_msg *resp, size_t *len)
+{
+	struct sip_edit *e;
+	size_t cap = sip_msg_raw(resp).len + 64;
+	char *buf = malloc(cap);
+	int n;
+
+	if (!buf || sip_edit_new(&e, resp) < 0 || sip_edit_via_pop(e) < 0 ||
+	    (n = sip_edit_print(e, buf, cap)) < 0) {
+		free(buf);
+		return NULL;
+	}
+	*len = (size_t)n;
+	return buf;
+}
+
+static void forward_response(struct pcall *pc, const struct sip_msg *resp, int status)
+{
+	size_t len;
+	char *buf = strip_via(resp, &len);
+
+	if (buf) {
+		tsx_respond(pc->st, status, buf, len);
+		free(buf);
+	}
+}
+
+/* §16.7 step 6: 6xx first; else the lowest class, preferring within it
+ * the responses that let the caller retry (401, 407, 415, 420, 484). */
+static int rank(int status)
+{
+	int cls = status / 100;
+	bool useful =
+	        status == 401 || status == 407 || status == 415 || status == 420 || status == 484;
+
+	if (cls == 6)
+		return 0;
+	return cls * 10 + (useful ? 0 : 1);
+}
+
+/* Sends the chosen final response (called without the lock, once). */
+static void send_best(struct pcall *pc)
+{
+	int status = pc->best ? pc->best : 408;
+
+	if (pc->cancelled && status < 300)
+		status = 487;
+	if (pc->cancelled && !pc->got_2xx) {
+		/* §16.10: the caller gets 487 for its cancelled INVITE. */
+		sipd_reply(pc->s, pc->st, tsx_request(pc->st), 487, NULL, NULL, 0);
+		return;
+	}
+	if (!pc->best_buf || status == 503) {
+		/* §16.7 step 6: a 503 from downstream becomes 500 here. */
+		sipd_reply(pc->s, pc->st, tsx_request(pc->st), status == 503 ? 500 : status, NULL,
+		           NULL, 0);
+		return;
+	}
+	if ((status == 401 || status == 407) && pc->nchal > 1) {
+		/* §16.7 step 7: every branch's challenges in one response. */
+		struct sip_msg *m;
+		struct sip_parse_err perr;
+		struct sip_edit *e;
+		char *out;
+		size_t cap = pc->best_len + 64;
+		for (size_t i = 0; i < pc->nchal; i++)
+			cap += pc->challenges[i].len + 32;
+		out = malloc(cap);
+		if (out &&
+		    sip_msg_parse(&m, pc->arena, pc->best_buf, pc->best_len, 0, &perr) == 0 &&
+		    sip_edit_new(&e, m) == 0) {
+			const struct sip_hdr *h;
+			size_t pos = 0;
+			while ((h = sip_msg_hdr_next(m, SIP_HDR_WWW_AUTHENTICATE, &pos)))
+				sip_edit_hdr_remove(e, h);
+			pos = 0;
+			while ((h = sip_msg_hdr_next(m, SIP_HDR_PROXY_AUTHENTICATE, &pos)))
+				sip_edit_hdr_remove(e, h);
+			for (size_t i = 0; i < pc->nchal; i++)
+				sip_edit_hdr_add(e,
+				                 pc->chal_proxy[i] ? SIP_PL("Proxy-Authenticate")
+				                                   : SIP_PL("WWW-Authenticate"),
+				                 pc->challenges[i]);
+			int n = sip_edit_print(e, out, cap);
+			if (n > 0) {
+				tsx_respond(pc->st, status, out, (size_t)n);
+				free(out);
+				return;
+			}
+		}
+		free(out);
+	}
+	tsx_respond(pc->st, status, pc->best_buf, pc->best_len);
+}
+
+/* ---- branches ---------------------------------------------------------------------- */
+
+static void start_next_group(struct pcall *pc, struct tsx **cancel, size_t *ncancel);
+
+/* Keeps a final response if it beats the best one; remembers challenges. */
+static void consider(struct pcall *pc, const struct sip_msg *resp, int status)
+{
+	if (resp && (status == 401 || status == 407)) {
+		enum sip_hdr_id id =
+		        status == 401 ? SIP_HDR_WWW_AUTHENTICATE : SIP_HDR_PROXY_AUTHENTICATE;
+		const struct sip_hdr *h;
+		size_t pos = 0;
+		while ((h = sip_msg_hdr_next(resp, id, &pos)) && pc->nchal < CHALLENGES_MAX) {
+			char *copy = malloc(h->value.len);
+			if (!copy)
+				break;
+			memcpy(copy, h->value.p, h->value.len);
+			pc->chal_proxy[pc->nchal] = status == 407;
+			pc->challenges[pc->nchal++] = sip_pl(copy, h->value.len);
+		}
+	}
+	if (pc->best && rank(status) >= rank(pc->best))
+		return;
+	free(pc->best_buf);
+	pc->best_buf = resp ? strip_via(resp, &pc->best_len) : NULL;
+	pc->best = status;
+}
+
+static void on_branch(struct tsx *ct, const struct sip_msg *resp, int status, void *arg)
+{
+	struct branch *b = arg;
+	struct pcall *pc = b->pc;
+	struct tsx *cancel[MAX_TARGETS];
+	size_t ncancel = 0;
+	bool forward = false, finish = false, end = false;
+
+	(void)ct;
+	pthread_mutex_lock(&pc->mu);
+	if (!resp && status == 0) {
+		end = true; /* the transaction is over: let it go */
+	} else if (status < 200) {
+		if (!b->provisional && pc->cancelled)
+			cancel[ncancel++] = b->ct; /* it may be cancelled now */
+		b->provisional = true;
+		forward = status > 100 && !pc->answered;
+	} else if (!b->final) {
+		b->final = true;
+		pc->pending--;
+		if (status < 300) {
+			forward = true; /* every 2xx goes up (§16.7 step 5) */
+			if (!pc->got_2xx) {
+				pc->got_2xx = true;
+				pc->answered = true;
+				for (size_t i = 0; i < pc->nbr; i++)
+					if (&pc->br[i] != b && !pc->br[i].final)
+						cancel[ncancel++] = pc->br[i].ct;
+			}
+		} else {
+			consider(pc, resp, status);
+			if (status >= 600 && !pc->got_6xx) {
+				pc->got_6xx = true; /* ends the search (§16.7 step 5) */
+				for (size_t i = 0; i < pc->nbr; i++)
+					if (!pc->br[i].final)
+						cancel[ncancel++] = pc->br[i].ct;
+			}
+		}
+		if (!pc->pending && !pc->answered) {
+			if (!pc->got_6xx && !pc->cancelled && pc->next < pc->nt)
+				start_next_group(pc, cancel, &ncancel);
+			if (!pc->pending) {
+				pc->answered = true;
+				finish = true;
+			}
+		}
+	} else if (status < 300) {
+		forward = true; /* a further 2xx on this branch (another fork) */
+	}
+	pthread_mutex_unlock(&pc->mu);
+
+	if (forward && resp)
+		forward_response(pc, resp, status);
+	for (size_t i = 0; i < ncancel; i++)
+		if (pc->invite)
+			tsx_client_cancel(cancel[i], NULL, NULL);
+	if (finish)
+		send_best(pc);
+	if (end) {
+		tsx_unref(b->ct);
+		pcall_unref(pc);
+	}
+}
+
+/* Builds and sends the request for target i as a new branch. Called with
+ * the lock held; the branch's callback may run at once on another
+ * thread and waits for the lock. Returns false when it could not start. */
+static bool start_branch(struct pcall *pc, size_t i)
+{
+	struct target *t = &pc->t[i];
+	struct sipd *s = pc->s;
+	struct sip_edit *e;
+	char host[80], via[256], rr[2][200];
+	uint16_t port;
+	unsigned char rnd[8];
+	char rhex[17];
+	const struct sip_hdr *h;
+	size_t pos = 0;
+
+	if (!local_for(s, t->to.proto, t->to.addr.ss.ss_family, host, sizeof(host), &port))
+		return false;
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return false;
+	hex(rhex, rnd, sizeof(rnd));
+	snprintf(via, sizeof(via), "SIP/2.0/%s %s:%u;branch=z9hG4bK%s.%08x",
+	         tp_proto_name(t->to.proto), host, port, rhex, loop_hash(pc->req));
+	if (sip_edit_new(&e, pc->req) < 0 || sip_edit_ruri(e, t->uri) < 0 ||
+	    sip_edit_max_forwards(e) < 0 || sip_edit_via_push(e, sip_pl_cstr(via)) < 0)
+		return false;
+	/* Our own credentials stay here (§22.3): remove those for our realm. */
+	while ((h = sip_msg_hdr_next(pc->req, SIP_HDR_PROXY_AUTHORIZATION, &pos))) {
+		struct sip_auth a;
+		if (sip_auth_parse(&a, h->value) == 0 && sip_pl_eq(a.realm, sip_pl_cstr(pc->realm)))
+			sip_edit_hdr_remove(e, h);
+	}
+	if (pc->invite && s->cfg->record_route) {
+		/* Record-Route (§16.6 step 4); two when the transport changes,
+		 * so each side sees the address it can reach (RFC 5658). */
+		char inhost[80];
+		uint16_t inport;
+		int nrr = 0;
+		if (pc->in.proto != t->to.proto &&
+		    local_for(s, pc->in.proto, pc->in.src.ss.ss_family, inhost, sizeof(inhost),
+		              &inport))
+			snprintf(rr[nrr++], sizeof(rr[0]), "<sip:%s:%u;transport=%s;lr>", inhost,
+			         inport, pc->in.proto == TP_TCP ? "tcp" : "udp");
+		snprintf(rr[nrr++], sizeof(rr[0]), "<sip:%s:%u;transport=%s;lr>", host, port,
+		         t->to.proto == TP_TCP ? "tcp" : "udp");
+		for (int k = 0; k < nrr; k++)
+			if (sip_edit_rr_push(e, sip_pl_cstr(rr[k])) < 0)
+				return false;
+	}
+	if (t->route.len && sip_edit_hdr_add(e, SIP_PL("Route"), t->route) < 0)
+		return false;
+
+	char *buf = malloc(FWD_MAX);
+	int n = buf ? sip_edit_print(e, buf, FWD_MAX) : -1;
+	if (n < 0) {
+		free(buf);
+		return false;
+	}
+	struct branch *b = &pc->br[pc->nbr++];
+	*b = (struct branch){.pc = pc};
+	pc->refs++;
+	pc->pending++;
+	/* The callback may run before tsx_client_new returns (it takes the
+	 * lock we hold, so it waits); b->ct is set through out first. */
+	int err = tsx_client_new(s->tsx, &b->ct, buf, (size_t)n, &t->to, on_branch, b);
+	free(buf);
+	if (err < 0) {
+		sip_log(SIP_LOG_WARN, "proxy: cannot start a branch: %s", sip_err_reason(err));
+		pc->nbr--;
+		pc->refs--;
+		pc->pending--;
+		return false;
+	}
+	return true;
+}
+
+/* Starts every target of the next q-value (parallel within it). */
+static void start_next_group(struct pcall *pc, struct tsx **cancel, size_t *ncancel)
+{
+	(void)cancel;
+	(void)ncancel;
+	while (pc->next < pc->nt && !pc->pending) {
+		int q = pc->t[pc->next].q;
+		while (pc->next < pc->nt && pc->t[pc->next].q == q)
+			start_branch(pc, pc->next++);
+	}
+}
+
+/* ---- targets -------------------------------------------------------------------------- */
+
+static int by_q(const void *a, const void *b)
+{
+	const struct target *x = a, *y = b;
+	return (y->q < 0 ? 1000 : y->q) - (x->q < 0 ? 1000 : x->q);
+}
+
+/* Copies a slice into the call's arena. */
+static struct sip_pl keep(struct pcall *pc, struct sip_pl v)
+{
+	struct sip_pl out = SIP_PL_NULL;
+
+	if (v.len && sip_arena_dup(pc->arena, v, &out) < 0)
+		return SIP_PL_NULL;
+	return out;
+}
+
+static void begin(struct pcall *pc)
+{
+	pthread_mutex_lock(&pc->mu);
+	qsort(pc->t, pc->nt, sizeof(pc->t[0]), by_q);
+	start_next_group(pc, NULL, NULL);
+	bool none = !pc->pending && !pc->answered;
+	if (none)
+		pc->answered = true;
+	pthread_mutex_unlock(&pc->mu);
+	if (none) {
+		/* No branch could start: nothing reachable. */
+		sipd_reply(pc->s, pc->st, tsx_request(pc->st), 480, "Temporarily Unavailable", NULL,
+		           0);
+	}
+	pcall_unref(pc); /* the reference begin() was handed */
+}
+
+static void on_found_user(void *arg, int err, const struct loc_user *u)
+{
+	struct pcall *pc = arg;
+
+	(void)u;
+	/* §16.5 / the issue: a user without bindings is 480, no user 404. */
+	if (err == 0)
+		sipd_reply(pc->s, pc->st, tsx_request(pc->st), 480, NULL, NULL, 0);
+	else
+		sipd_reply(pc->s, pc->st, tsx_request(pc->st), 404, NULL, NULL, 0);
+	pcall_unref(pc);
+}
+
+static void on_bindings(void *arg, int err, const struct loc_binding *b, size_t n)
+{
+	struct pcall *pc = arg;
+
+	if (err) {
+		sipd_reply(pc->s, pc->st, tsx_request(pc->st), 500,
+		           "Server Internal Error (Location Store Unavailable)", NULL, 0);
+		pcall_unref(pc);
+		return;
+	}
+	if (n == 0) {
+		const struct sip_uri *ru = sip_msg_ruri(pc->req);
+		char user[256];
+		int ul = sip_unescape(user, sizeof(user), ru->user);
+		if (ul < 0 || loc_user_get(pc->s->loc, sip_pl(user, (size_t)ul),
+		                           sip_pl_cstr(pc->realm), on_found_user, pc) < 0)
+			on_found_user(pc, SIP_ERR_NOT_FOUND, NULL);
+		return;
+	}
+	for (size_t i = 0; i < n && pc->nt < MAX_TARGETS; i++) {
+		struct target *t = &pc->t[pc->nt];
+		struct sip_pl hop = b[i].uri;
+		t->uri = keep(pc, b[i].uri);
+		t->route = keep(pc, b[i].path);
+		t->q = b[i].q;
+		if (t->route.len) {
+			/* The first Path entry is the next hop (RFC 3327 §5.2). */
+			const char *comma = memchr(t->route.p, ',', t->route.len);
+			hop = sip_pl(t->route.p,
+			             comma ? (size_t)(comma - t->route.p) : t->route.len);
+		}
+		if (!t->uri.len || pl_uri_dest(hop, &t->to) < 0)
+			continue; /* unreachable without DNS: skip this binding */
+		pc->nt++;
+	}
+	begin(pc);
+}
+
+/* ---- entry points ----------------------------------------------------------------------- */
+
+static struct pcall *pcall_new(struct sipd *s, struct tsx *st, const struct tsx_peer *peer)
+{
+	struct pcall *pc = calloc(1, sizeof(*pc));
+	struct sip_parse_err perr;
+	struct sip_pl raw = sip_msg_raw(tsx_request(st));
+
+	if (!pc)
+		return NULL;
+	if (sip_arena_new(&pc->arena, PCALL_ARENA) < 0 ||
+	    sip_msg_parse(&pc->req, pc->arena, raw.p, raw.len, SIP_PARSE_COPY, &perr) < 0) {
+		sip_arena_free(pc->arena);
+		free(pc);
+		return NULL;
+	}
+	pthread_mutex_init(&pc->mu, NULL);
+	pc->refs = 1;
+	pc->s = s;
+	pc->st = st;
+	tsx_ref(st);
+	pc->in = *peer;
+	pc->invite = sip_msg_method(pc->req) == SIP_METHOD_INVITE;
+	return pc;
+}
+
+static void lowercase_host(char *out, size_t cap, struct sip_pl host)
+{
+	size_t n = host.len < cap - 1 ? host.len : cap - 1;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)tolower((unsigned char)host.p[i]);
+	out[n] = '\0';
+}
+
+/* Replaces the call's request by the result of edits on it. */
+static bool reparse(struct pcall *pc, struct sip_edit *e)
+{
+	char *buf = malloc(FWD_MAX);
+	struct sip_parse_err perr;
+	struct sip_msg *m;
+	int n;
+	bool ok = buf && (n = sip_edit_print(e, buf, FWD_MAX)) > 0 &&
+	          sip_msg_parse(&m, pc->arena, buf, (size_t)n, SIP_PARSE_COPY, &perr) == 0;
+
+	if (ok)
+		pc->req = m;
+	free(buf);
+	return ok;
+}
+
+static bool route_is_ours(struct pcall *pc, const struct sip_hdr *h, const struct sip_uri **out)
+{
+	const struct sip_addr *a;
+	const struct sip_uri *u;
+
+	if (sip_msg_hdr_addr(pc->req, h, &a) < 0 || sip_msg_addr_uri(pc->req, a, &u) < 0)
+		return false;
+	if (out)
+		*out = u;
+	return sipd_is_local_host(pc->s, u);
+}
+
+/* §16.4. A Request-URI that is one of our Record-Route URIs (ours, no
+ * user, lr) means a strict router sent this: the real Request-URI is the
+ * last Route, which is removed. Then a top Route naming us is removed.
+ * Returns false when the request cannot be rewritten (answered 500). */
+static bool route_preprocess(struct pcall *pc)
+{
+	const struct sip_uri *ru = sip_msg_ruri(pc->req);
+	const struct sip_hdr *h, *last = NULL;
+	struct sip_edit *e;
+	size_t pos = 0;
+
+	while ((h = sip_msg_hdr_next(pc->req, SIP_HDR_ROUTE, &pos)))
+		last = h;
+	if (last && !ru->user.len && ru->lr && sipd_is_local_host(pc->s, ru)) {
+		const struct sip_addr *a;
+		if (sip_msg_hdr_addr(pc->req, last, &a) < 0 || sip_edit_new(&e, pc->req) < 0 ||
+		    sip_edit_ruri(e, a->uri) < 0 || sip_edit_hdr_remove(e, last) < 0 ||
+		    !reparse(pc, e))
+			return false;
+	}
+	h = sip_msg_hdr(pc->req, SIP_HDR_ROUTE);
+	if (h && route_is_ours(pc, h, NULL)) {
+		if (sip_edit_new(&e, pc->req) < 0 || sip_edit_route_pop(e) < 0 || !reparse(pc, e))
+			return false;
+	}
+	return true;
+}
+
+static void challenge(struct pcall *pc, bool stale)
+{
+	char buf[1536];
+	struct sip_pl v[AUTH_MAX_ALGS];
+	struct sipd_extra extra[AUTH_MAX_ALGS];
+	int n = auth_challenge(pc->s->auth, sip_pl_cstr(pc->realm), stale, buf, sizeof(buf), v);
+
+	for (int i = 0; i < n; i++)
+		extra[i] = (struct sipd_extra){"Proxy-Authenticate", v[i]};
+	sipd_reply(pc->s, pc->st, tsx_request(pc->st), n < 0 ? 500 : 407, NULL, extra,
+	           n < 0 ? 0 : (size_t)n);
+}
+
+static void route(struct pcall *pc);
+
+static void on_caller_auth(void *arg, enum auth_result res, struct sip_pl user)
+{
+	struct pcall *pc = arg;
+	const struct sip_addr *from = sip_msg_from(pc->req);
+	const struct sip_uri *fu;
+	char want[256];
+	int n;
+
+	switch (res) {
+	case AUTH_OK:
+		/* The caller may only call as itself. */
+		if (sip_msg_addr_uri(pc->req, from, &fu) < 0 ||
+		    (n = sip_unescape(want, sizeof(want), fu->user)) < 0 ||
+		    !sip_pl_eq(user, sip_pl(want, (size_t)n))) {
+			sipd_reply(pc->s, pc->st, tsx_request(pc->st), 403,
+			           "Forbidden (From Is Not the Authenticated User)", NULL, 0);
+			break;
+		}
+		route(pc);
+		return;
+	case AUTH_NONE: challenge(pc, false); break;
+	case AUTH_STALE: challenge(pc, true); break;
+	case AUTH_FAILED:
+		sipd_reply(pc->s, pc->st, tsx_request(pc->st), 403, "Forbidden (Bad Credentials)",
+		           NULL, 0);
+		break;
+	case AUTH_BAD:
+		sipd_reply(pc->s, pc->st, tsx_request(pc->st), 400,
+		           "Bad Request (Malformed Credentials)", NULL, 0);
+		break;
+	case AUTH_LIMITED:
+	case AUTH_STORE: sipd_reply(pc->s, pc->st, tsx_request(pc->st), 503, NULL, NULL, 0); break;
+	}
+	pcall_unref(pc);
+}
+
+/* Targets for the (preprocessed) request, then the branches. */
+static void route(struct pcall *pc)
+{
+	const struct sip_hdr *rt = sip_msg_hdr(pc->req, SIP_HDR_ROUTE);
+	const struct sip_uri *ru = sip_msg_ruri(pc->req);
+
+	if (rt) {
+		/* Loose routing: the request follows its Route set, the
+		 * Request-URI unchanged (§16.6 step 7). */
+		struct target *t = &pc->t[pc->nt];
+		t->uri = sip_msg_ruri_pl(pc->req);
+		t->q = -1;
+		if (pl_uri_dest(rt->value, &t->to) == 0)
+			pc->nt++;
+		begin(pc);
+		return;
+	}
+	if (sipd_is_local_host(pc->s, ru) && ru->user.len) {
+		char aor[512];
+		int n = loc_aor(ru, aor, sizeof(aor));
+		lowercase_host(pc->realm, sizeof(pc->realm), ru->host);
+		if (n < 0 || loc_lookup(pc->s->loc, sip_pl(aor, (size_t)n), auth_now(), on_bindings,
+		                        pc) < 0) {
+			sipd_reply(pc->s, pc->st, tsx_request(pc->st), 404, NULL, NULL, 0);
+			pcall_unref(pc);
+		}
+		return;
+	}
+	/* Another domain, for an authenticated local caller: its host is
+	 * the next hop (RFC 3263 for names comes with the resolver). */
+	struct target *t = &pc->t[pc->nt];
+	t->uri = sip_msg_ruri_pl(pc->req);
+	t->q = -1;
+	if (uri_dest(ru, &t->to) == 0)
+		pc->nt++;
+	begin(pc);
+}
+
+void sipd_proxy(struct sipd *s, struct tsx *st, const struct sip_msg *req,
+                const struct tsx_peer *peer)
+{
+	struct pcall *pc;
+	const struct sip_addr *from = sip_msg_from(req), *to = sip_msg_to(req);
+	const struct sip_uri *fu = NULL;
+	bool in_dialog = to && to->tag.len;
+
+	if (is_loop(s, req, loop_hash(req))) {
+		sipd_reply(s, st, req, 482, NULL, NULL, 0);
+		return;
+	}
+	if (!(pc = pcall_new(s, st, peer))) {
+		sipd_reply(s, st, req, 500, NULL, NULL, 0);
+		return;
+	}
+	if (sip_msg_method(req) == SIP_METHOD_INVITE)
+		tsx_set_user(st, pc);
+
+	if (!route_preprocess(pc)) {
+		sipd_reply(s, st, req, 500, NULL, NULL, 0);
+		pcall_unref(pc);
+		return;
+	}
+	bool routed = sip_msg_hdr(pc->req, SIP_HDR_ROUTE) != NULL;
+	const struct sip_uri *ru = sip_msg_ruri(pc->req);
+	bool local_target = !routed && sipd_is_local_host(s, ru) && ru->user.len;
+	bool local_caller =
+	        from && sip_msg_addr_uri(req, from, &fu) == 0 && sipd_is_local_host(s, fu);
+	enum sip_method method = sip_msg_method(req);
+
+	/* Callers of our domains prove who they are; in-dialog requests
+	 * (they follow a Record-Route we placed), ACK and CANCEL do not. */
+	if (s->auth && local_caller && !in_dialog && method != SIP_METHOD_ACK &&
+	    method != SIP_METHOD_CANCEL) {
+		lowercase_host(pc->realm, sizeof(pc->realm), fu->host);
+		auth_check(s->auth, tsx_request(st), SIP_HDR_PROXY_AUTHORIZATION,
+		           sip_pl_cstr(pc->realm), &peer->src, on_caller_auth, pc);
+		return;
+	}
+	/* Never an open relay: strangers may only reach our users, or follow
+	 * a dialog's route. */
+	if (!local_target && !in_dialog && !(local_caller && !s->auth)) {
+		sipd_reply(s, st, req, 403, "Forbidden (Relaying Denied)", NULL, 0);
+		pcall_unref(pc);
+		return;
+	}
+	route(pc);
+}
+
+void sipd_proxy_cancel(struct sipd *s, struct tsx *inv)
+{
+	struct pcall *pc = tsx_user(inv);
+	struct tsx *cancel[MAX_TARGETS];
+	size_t n = 0;
+
+	(void)s;
+	if (!pc)
+		return;
+	pthread_mutex_lock(&pc->mu);
+	if (!pc->cancelled && !pc->answered) {
+		pc->cancelled = true;
+		for (size_t i = 0; i < pc->nbr; i++)
+			if (!pc->br[i].final)
+				cancel[n++] = pc->br[i].ct;
+	}
+	pthread_mutex_unlock(&pc->mu);
+	/* A branch without a provisional holds its CANCEL until one comes
+	 * (§9.1); the layer does that. */
+	for (size_t i = 0; i < n; i++)
+		tsx_client_cancel(cancel[i], NULL, NULL);
+}
+
+/* ---- stateless forwarding (§16.11) ------------------------------------------------------ */
+
+void sipd_proxy_ack(struct sipd *s, const struct sip_msg *ack, const struct tsx_peer *from)
+{
+	/* An ACK for a 2xx follows the Route set: drop our Route, send to the
+	 * next one or the Request-URI. */
+	const struct sip_hdr *rt = sip_msg_hdr(ack, SIP_HDR_ROUTE);
+	struct sip_edit *e;
+	struct tsx_peer to;
+	char buf[FWD_MAX], host[80], via[256];
+	uint16_t port;
+	unsigned char rnd[8];
+	char rhex[17];
+	int n;
+
+	if (sip_edit_new(&e, ack) < 0)
+		return;
+	if (rt) {
+		const struct sip_addr *ra;
+		const struct sip_uri *ru;
+		if (sip_msg_hdr_addr(ack, rt, &ra) == 0 && sip_msg_addr_uri(ack, ra, &ru) == 0 &&
+		    sipd_is_local_host(s, ru)) {
+			sip_edit_route_pop(e);
+			size_t pos = 0;
+			sip_msg_hdr_next(ack, SIP_HDR_ROUTE, &pos);
+			rt = sip_msg_hdr_next(ack, SIP_HDR_ROUTE, &pos);
+		}
+	}
+	if (rt ? pl_uri_dest(rt->value, &to) < 0 : uri_dest(sip_msg_ruri(ack), &to) < 0)
+		return; /* nowhere we can reach: an ACK gets no answer anyway */
+	if (!local_for(s, to.proto, to.addr.ss.ss_family, host, sizeof(host), &port) ||
+	    RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return;
+	hex(rhex, rnd, sizeof(rnd));
+	snprintf(via, sizeof(via), "SIP/2.0/%s %s:%u;branch=z9hG4bK%s", tp_proto_name(to.proto),
+	         host, port, rhex);
+	if (sip_edit_max_forwards(e) < 0 || sip_edit_via_push(e, sip_pl_cstr(via)) < 0 ||
+	    (n = sip_edit_print(e, buf, sizeof(buf))) < 0)
+		return;
+	(void)from;
+	tp_send(s->tp, to.proto, &to.addr, 0, buf, (size_t)n);
+}
+
+void sipd_proxy_stray(struct sipd *s, const struct sip_msg *resp)
+{
+	/* A 2xx after its client transaction ended (a retransmission, or
+	 * another fork's): forwarded statelessly by the next Via (§16.7). */
+	const struct sip_via *top = sip_msg_via(resp);
+	const struct sip_hdr *h;
+	const struct sip_via *next = NULL;
+	struct sip_uri u = {.scheme = SIP_SCHEME_SIP, .host_type = SIP_HOST_DOMAIN};
+	struct sip_edit *e;
+	struct tp_addr dst;
+	uint64_t conn = 0;
+	char buf[FWD_MAX];
+	size_t pos = 0;
+	int n;
+
+	if (sip_msg_status(resp) / 100 != 2 || !top)
+		return;
+	u.host = top->host;
+	u.port = top->port;
+	if (!sipd_is_local_host(s, &u))
+		return;
+	sip_msg_hdr_next(resp, SIP_HDR_VIA, &pos);
+	if (!(h = sip_msg_hdr_next(resp, SIP_HDR_VIA, &pos)) || sip_msg_hdr_via(resp, h, &next) < 0)
+		return;
+	if (tp_response_dest(NULL, next, &dst, &conn) < 0 || sip_edit_new(&e, resp) < 0 ||
+	    sip_edit_via_pop(e) < 0 || (n = sip_edit_print(e, buf, sizeof(buf))) < 0)
+		return;
+	tp_send(s->tp, next->tp == SIP_TP_TCP ? TP_TCP : TP_UDP, &dst, 0, buf, (size_t)n);
+}
