@@ -611,6 +611,18 @@ static bool reparse(struct pcall *pc, struct sip_edit *e)
 	return ok;
 }
 
+/* §18.2.1: the Via we forward carries where the request came from. */
+static bool mark_received(struct pcall *pc)
+{
+	char via[1024];
+	struct sip_edit *e;
+
+	if (sipd_via_received(via, sizeof(via), pc->req, &pc->in) < 0)
+		return false;
+	return sip_edit_new(&e, pc->req) == 0 && sip_edit_via_pop(e) == 0 &&
+	       sip_edit_via_push(e, sip_pl_cstr(via)) == 0 && reparse(pc, e);
+}
+
 static bool route_is_ours(struct pcall *pc, const struct sip_hdr *h, const struct sip_uri **out)
 {
 	const struct sip_addr *a;
@@ -759,7 +771,7 @@ void sipd_proxy(struct sipd *s, struct tsx *st, const struct sip_msg *req,
 	if (sip_msg_method(req) == SIP_METHOD_INVITE)
 		tsx_set_user(st, pc);
 
-	if (!route_preprocess(pc)) {
+	if (!mark_received(pc) || !route_preprocess(pc)) {
 		sipd_reply(s, st, req, 500, NULL, NULL, 0);
 		pcall_unref(pc);
 		return;

@@ -17,8 +17,8 @@
 
 /* The top Via value with ;received= (when the sent-by is not the address
  * the request came from) and ;rport=PORT (when the Via asks for it). */
-static void put_top_via(struct sip_wbuf *w, const struct sip_hdr *h, const struct sip_via *via,
-                        const struct tsx_peer *peer)
+static void put_via_value(struct sip_wbuf *w, const struct sip_hdr *h, const struct sip_via *via,
+                          const struct tsx_peer *peer)
 {
 	char host[64];
 	/* received/rport tell where the request came from: the source, not
@@ -26,7 +26,6 @@ static void put_top_via(struct sip_wbuf *w, const struct sip_hdr *h, const struc
 	bool received = tp_via_needs_received(via, &peer->src);
 	struct sip_pl v = h->value;
 
-	sip_wbuf_put(w, SIP_PL("Via: "));
 	if (via->has_rport && via->rport == 0) {
 		/* Drop the bare ";rport" (it is re-added with its value). */
 		struct sip_pl cur = via->params, name, value;
@@ -53,7 +52,28 @@ static void put_top_via(struct sip_wbuf *w, const struct sip_hdr *h, const struc
 		sip_wbuf_put(w, SIP_PL(";received="));
 		sip_wbuf_puts(w, host);
 	}
+}
+
+static void put_top_via(struct sip_wbuf *w, const struct sip_hdr *h, const struct sip_via *via,
+                        const struct tsx_peer *peer)
+{
+	sip_wbuf_put(w, SIP_PL("Via: "));
+	put_via_value(w, h, via, peer);
 	sip_wbuf_put(w, SIP_PL("\r\n"));
+}
+
+int sipd_via_received(char *buf, size_t cap, const struct sip_msg *req, const struct tsx_peer *peer)
+{
+	const struct sip_hdr *h = sip_msg_hdr(req, SIP_HDR_VIA);
+	const struct sip_via *via;
+	struct sip_wbuf w;
+
+	if (!h || sip_msg_hdr_via(req, h, &via) < 0)
+		return SIP_ERR_NO_HEADER;
+	sip_wbuf_init(&w, buf, cap);
+	put_via_value(&w, h, via, peer);
+	sip_wbuf_put(&w, sip_pl("", 1)); /* the NUL */
+	return w.err ? w.err : (int)w.len - 1;
 }
 
 /* A To tag that is the same for every response of one request, so that

@@ -105,6 +105,12 @@ int sipd_reply(struct sipd *s, struct tsx *st, const struct sip_msg *req, int st
 int sipd_reply_stateless(struct sipd *s, const struct sip_msg *req, const struct tsx_peer *peer,
                          int status, const struct sipd_extra *extra, size_t nextra);
 
+/* The request's top Via value as a proxy forwards it: with received and
+ * a filled rport (§18.2.1, RFC 3581), NUL-terminated in buf. Returns its
+ * length or an error. */
+int sipd_via_received(char *buf, size_t cap, const struct sip_msg *req,
+                      const struct tsx_peer *peer);
+
 /* Answers a request that did not parse, statelessly, to where it came
  * from. Does nothing when no response can be built (no Via). */
 void sipd_reply_broken(struct sipd *s, const struct tp_rx *rx, int status, const char *reason);
