@@ -43,6 +43,8 @@ static void usage(FILE *f, const char *prog)
 	        "      --max-expires S             longer ones are lowered (default 3600)\n"
 	        "      --max-contacts N            bindings per address-of-record (default 16)\n"
 	        "      --record-route on|off       stay in the path of dialogs (default on)\n"
+	        "      --mode proxy|redirect       route calls, or answer 302 with the bindings\n"
+	        "                                  (default proxy)\n"
 	        "  -h, --help                      this text\n"
 	        "  -V, --version                   the version\n",
 	        prog);
@@ -116,6 +118,7 @@ enum {
 	OPT_MAX_EXPIRES,
 	OPT_MAX_CONTACTS,
 	OPT_RECORD_ROUTE,
+	OPT_MODE,
 };
 
 static const struct option options[] = {
@@ -138,6 +141,7 @@ static const struct option options[] = {
         {"max-expires", required_argument, NULL, OPT_MAX_EXPIRES},
         {"max-contacts", required_argument, NULL, OPT_MAX_CONTACTS},
         {"record-route", required_argument, NULL, OPT_RECORD_ROUTE},
+        {"mode", required_argument, NULL, OPT_MODE},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -229,6 +233,13 @@ static int one_opt(struct sipd_cfg *cfg, int c, const char *arg, const char *pro
 		if (!(r = num_opt("max-expires", arg, 1, 1u << 30, &n)))
 			cfg->reg.max_expires = (uint32_t)n;
 		return r;
+	case OPT_MODE:
+		if (strcmp(arg, "proxy") && strcmp(arg, "redirect")) {
+			fprintf(stderr, "sipd: --mode: '%s' is not proxy or redirect\n", arg);
+			return 2;
+		}
+		cfg->redirect = !strcmp(arg, "redirect");
+		return 0;
 	case OPT_RECORD_ROUTE:
 		if (strcmp(arg, "on") && strcmp(arg, "off")) {
 			fprintf(stderr, "sipd: --record-route: '%s' is not on or off\n", arg);

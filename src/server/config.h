@@ -32,6 +32,7 @@ struct sipd_cfg {
 	unsigned nonce_ttl; /* seconds a nonce lives */
 	size_t max_contacts;
 	bool record_route; /* the proxy stays in the path of dialogs (default on) */
+	bool redirect;     /* --mode redirect: 302 with the bindings instead of proxying */
 	struct {
 		uint32_t default_expires, min_expires, max_expires;
 	} reg;

@@ -523,6 +523,31 @@ static void on_found_user(void *arg, int err, const struct loc_user *u)
 	pcall_unref(pc);
 }
 
+/* Redirect mode: 302 listing the bindings, best q first, each with its
+ * remaining time (§8.3, §21.3.3). */
+static void redirect(struct pcall *pc, const struct loc_binding *b, size_t n)
+{
+	struct sipd_extra extra[MAX_TARGETS];
+	char buf[8192];
+	size_t used = 0, ne = 0;
+	int64_t now = auth_now();
+
+	for (size_t i = 0; i < n && ne < MAX_TARGETS; i++) {
+		int64_t left = b[i].expires > now ? b[i].expires - now : 0;
+		char q[16] = "";
+		if (b[i].q >= 0)
+			snprintf(q, sizeof(q), ";q=%d.%03d", b[i].q / 1000, b[i].q % 1000);
+		int len = snprintf(buf + used, sizeof(buf) - used, "<%.*s>%s;expires=%lld",
+		                   (int)b[i].uri.len, b[i].uri.p, q, (long long)left);
+		if (len < 0 || (size_t)len >= sizeof(buf) - used)
+			break;
+		extra[ne++] = (struct sipd_extra){"Contact", sip_pl(buf + used, (size_t)len)};
+		used += (size_t)len;
+	}
+	sipd_reply(pc->s, pc->st, tsx_request(pc->st), 302, NULL, extra, ne);
+	pcall_unref(pc);
+}
+
 static void on_bindings(void *arg, int err, const struct loc_binding *b, size_t n)
 {
 	struct pcall *pc = arg;
@@ -540,6 +565,10 @@ static void on_bindings(void *arg, int err, const struct loc_binding *b, size_t 
 		if (ul < 0 || loc_user_get(pc->s->loc, sip_pl(user, (size_t)ul),
 		                           sip_pl_cstr(pc->realm), on_found_user, pc) < 0)
 			on_found_user(pc, SIP_ERR_NOT_FOUND, NULL);
+		return;
+	}
+	if (pc->s->cfg->redirect) {
+		redirect(pc, b, n);
 		return;
 	}
 	for (size_t i = 0; i < n && pc->nt < MAX_TARGETS; i++) {
