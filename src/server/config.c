@@ -45,6 +45,8 @@ static void usage(FILE *f, const char *prog)
 	        "      --record-route on|off       stay in the path of dialogs (default on)\n"
 	        "      --mode proxy|redirect       route calls, or answer 302 with the bindings\n"
 	        "                                  (default proxy)\n"
+	        "      --timer-c S                 an INVITE branch may ring this long (default "
+	        "181)\n"
 	        "  -h, --help                      this text\n"
 	        "  -V, --version                   the version\n",
 	        prog);
@@ -119,6 +121,7 @@ enum {
 	OPT_MAX_CONTACTS,
 	OPT_RECORD_ROUTE,
 	OPT_MODE,
+	OPT_TIMER_C,
 };
 
 static const struct option options[] = {
@@ -142,6 +145,7 @@ static const struct option options[] = {
         {"max-contacts", required_argument, NULL, OPT_MAX_CONTACTS},
         {"record-route", required_argument, NULL, OPT_RECORD_ROUTE},
         {"mode", required_argument, NULL, OPT_MODE},
+        {"timer-c", required_argument, NULL, OPT_TIMER_C},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -233,6 +237,11 @@ static int one_opt(struct sipd_cfg *cfg, int c, const char *arg, const char *pro
 		if (!(r = num_opt("max-expires", arg, 1, 1u << 30, &n)))
 			cfg->reg.max_expires = (uint32_t)n;
 		return r;
+	case OPT_TIMER_C:
+		/* §16.6 step 11: more than 3 minutes; shorter only for tests. */
+		if (!(r = num_opt("timer-c", arg, 1, 86400, &n)))
+			cfg->timer_c = (unsigned)n;
+		return r;
 	case OPT_MODE:
 		if (strcmp(arg, "proxy") && strcmp(arg, "redirect")) {
 			fprintf(stderr, "sipd: --mode: '%s' is not proxy or redirect\n", arg);
@@ -271,6 +280,7 @@ int sipd_cfg_parse(struct sipd_cfg *cfg, int argc, char **argv)
 	snprintf(cfg->auth_algs, sizeof(cfg->auth_algs), "SHA-256,MD5");
 	cfg->max_contacts = 16;
 	cfg->record_route = true;
+	cfg->timer_c = 181;
 	cfg->reg.default_expires = 3600;
 	cfg->reg.min_expires = 60;
 	cfg->reg.max_expires = 3600;

@@ -33,6 +33,7 @@ struct sipd_cfg {
 	size_t max_contacts;
 	bool record_route; /* the proxy stays in the path of dialogs (default on) */
 	bool redirect;     /* --mode redirect: 302 with the bindings instead of proxying */
+	unsigned timer_c;  /* seconds an INVITE branch may ring (default 180) */
 	struct {
 		uint32_t default_expires, min_expires, max_expires;
 	} reg;

@@ -15,6 +15,7 @@
 #include <ctype.h>
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,11 @@ struct branch {
 struct pcall {
 	pthread_mutex_t mu;
 	int refs;
+	/* In s->calls (under s->calls_mu) while an INVITE waits for its final
+	 * response; timer_c is the time (ms) its ringing branches give up. */
+	struct pcall *lprev, *lnext;
+	bool listed;
+	_Atomic uint64_t timer_c;
 	struct sipd *s;
 	struct tsx *st; /* the server transaction (referenced) */
 	struct sip_arena *arena;
@@ -74,6 +80,38 @@ struct pcall {
 
 /* ---- small helpers ----------------------------------------------------------- */
 
+static void unlist(struct pcall *pc)
+{
+	struct sipd *s = pc->s;
+
+	pthread_mutex_lock(&s->calls_mu);
+	if (pc->listed) {
+		if (pc->lprev)
+			pc->lprev->lnext = pc->lnext;
+		else
+			s->calls = pc->lnext;
+		if (pc->lnext)
+			pc->lnext->lprev = pc->lprev;
+		pc->listed = false;
+	}
+	pthread_mutex_unlock(&s->calls_mu);
+}
+
+static void list_call(struct pcall *pc)
+{
+	struct sipd *s = pc->s;
+
+	atomic_store(&pc->timer_c, tp_now_ms() + (uint64_t)s->cfg->timer_c * 1000);
+	pthread_mutex_lock(&s->calls_mu);
+	pc->lprev = NULL;
+	pc->lnext = s->calls;
+	if (s->calls)
+		s->calls->lprev = pc;
+	s->calls = pc;
+	pc->listed = true;
+	pthread_mutex_unlock(&s->calls_mu);
+}
+
 static void pcall_unref(struct pcall *pc)
 {
 	pthread_mutex_lock(&pc->mu);
@@ -81,6 +119,7 @@ static void pcall_unref(struct pcall *pc)
 	pthread_mutex_unlock(&pc->mu);
 	if (left)
 		return;
+	unlist(pc);
 	tsx_set_user(pc->st, NULL);
 	tsx_unref(pc->st);
 	for (size_t i = 0; i < pc->nchal; i++)
@@ -341,6 +380,9 @@ static void on_branch(struct tsx *ct, const struct sip_msg *resp, int status, vo
 			cancel[ncancel++] = b->ct; /* it may be cancelled now */
 		b->provisional = true;
 		forward = status > 100 && !pc->answered;
+		if (status > 100) /* §16.7 step 2: each provisional restarts timer C */
+			atomic_store(&pc->timer_c,
+			             tp_now_ms() + (uint64_t)pc->s->cfg->timer_c * 1000);
 	} else if (!b->final) {
 		b->final = true;
 		pc->pending--;
@@ -495,6 +537,8 @@ static struct sip_pl keep(struct pcall *pc, struct sip_pl v)
 
 static void begin(struct pcall *pc)
 {
+	if (pc->invite)
+		list_call(pc);
 	pthread_mutex_lock(&pc->mu);
 	qsort(pc->t, pc->nt, sizeof(pc->t[0]), by_q);
 	start_next_group(pc, NULL, NULL);
@@ -852,6 +896,44 @@ void sipd_proxy_cancel(struct sipd *s, struct tsx *inv)
 	 * (§9.1); the layer does that. */
 	for (size_t i = 0; i < n; i++)
 		tsx_client_cancel(cancel[i], NULL, NULL);
+}
+
+void sipd_proxy_tick(struct sipd *s, uint64_t now_ms)
+{
+	struct pcall *due[64];
+	size_t n = 0;
+
+	pthread_mutex_lock(&s->calls_mu);
+	for (struct pcall *pc = s->calls; pc && n < 64; pc = pc->lnext) {
+		if (atomic_load(&pc->timer_c) > now_ms)
+			continue;
+		atomic_store(&pc->timer_c, UINT64_MAX); /* fires once per ringing spell */
+		pthread_mutex_lock(&pc->mu);
+		pc->refs++;
+		pthread_mutex_unlock(&pc->mu);
+		due[n++] = pc;
+	}
+	pthread_mutex_unlock(&s->calls_mu);
+	for (size_t i = 0; i < n; i++) {
+		struct pcall *pc = due[i];
+		struct tsx *cancel[MAX_TARGETS];
+		size_t nc = 0;
+
+		/* §16.8: a branch that rang too long is cancelled (its 487
+		 * ends it); one that never answered ends by timer B (408). */
+		pthread_mutex_lock(&pc->mu);
+		if (!pc->answered)
+			for (size_t k = 0; k < pc->nbr; k++)
+				if (!pc->br[k].final && pc->br[k].provisional)
+					cancel[nc++] = pc->br[k].ct;
+		pthread_mutex_unlock(&pc->mu);
+		if (nc)
+			sip_log(SIP_LOG_INFO, "proxy: timer C: cancelling %zu ringing branch(es)",
+			        nc);
+		for (size_t k = 0; k < nc; k++)
+			tsx_client_cancel(cancel[k], NULL, NULL);
+		pcall_unref(pc);
+	}
 }
 
 /* ---- stateless forwarding (§16.11) ------------------------------------------------------ */

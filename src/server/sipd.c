@@ -110,6 +110,7 @@ static void on_tick(unsigned worker, uint64_t now_ms, void *arg)
 	if (worker == 0) {
 		int64_t now = auth_now();
 		if (now != s->last_expire) {
+			sipd_proxy_tick(s, now_ms);
 			long n = loc_expire(s->loc, now);
 			s->last_expire = now;
 			if (n > 0 && sip_log_enabled(SIP_LOG_DEBUG))
@@ -200,6 +201,7 @@ int sipd_init(struct sipd *s, const struct sipd_cfg *cfg)
 
 	memset(s, 0, sizeof(*s));
 	s->cfg = cfg;
+	pthread_mutex_init(&s->calls_mu, NULL);
 	if ((err = open_store(s, cfg)) < 0)
 		return err;
 	if ((err = tp_new(&s->tp, &cfg->tp, on_recv, on_oversize, s)) < 0 ||

@@ -5,6 +5,7 @@
 #ifndef SIPD_SIPD_H
 #define SIPD_SIPD_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "config.h"
@@ -14,6 +15,7 @@
 #include "location/location.h"
 
 struct auth;
+struct pcall;
 
 struct sipd_stats {
 	atomic_ulong requests, responses, parse_errors, dropped, oversize, stray_responses;
@@ -29,6 +31,9 @@ struct sipd {
 	struct loc_store *loc;
 	struct auth *auth;   /* NULL when authentication is off */
 	int64_t last_expire; /* when bindings were last expired (unix s) */
+	/* Proxied INVITEs waiting for a final response, for timer C. */
+	pthread_mutex_t calls_mu;
+	struct pcall *calls;
 	struct sipd_stats stats;
 	/* The listeners' numeric hosts and ports, printed once at start-up
 	 * for sipd_is_local_host(), which runs for every request. */
@@ -81,6 +86,10 @@ void sipd_proxy(struct sipd *s, struct tsx *st, const struct sip_msg *req,
 void sipd_proxy_cancel(struct sipd *s, struct tsx *inv);
 /* An ACK that belongs to no transaction (for a 2xx): along its route. */
 void sipd_proxy_ack(struct sipd *s, const struct sip_msg *ack, const struct tsx_peer *from);
+/* Timer C (§16.6 step 11, §16.8): an INVITE branch that rang for longer
+ * than --timer-c without a final response is cancelled. Called once a
+ * second. */
+void sipd_proxy_tick(struct sipd *s, uint64_t now_ms);
 /* A response without its client transaction: a late 2xx, forwarded. */
 void sipd_proxy_stray(struct sipd *s, const struct sip_msg *resp);
 
