@@ -41,9 +41,11 @@ struct target {
 
 struct branch {
 	struct pcall *pc;
+	size_t target;    /* index in pc->t */
 	struct tsx *ct;   /* referenced until its end report */
 	bool provisional; /* a 1xx came: a CANCEL may go */
 	bool final;       /* a final response (or the layer's 408/503) came */
+	bool ended;       /* its end report came and ct was let go */
 };
 
 struct pcall {
@@ -80,11 +82,10 @@ struct pcall {
 
 /* ---- small helpers ----------------------------------------------------------- */
 
-static void unlist(struct pcall *pc)
+static void unlist_locked(struct pcall *pc)
 {
 	struct sipd *s = pc->s;
 
-	pthread_mutex_lock(&s->calls_mu);
 	if (pc->listed) {
 		if (pc->lprev)
 			pc->lprev->lnext = pc->lnext;
@@ -94,14 +95,15 @@ static void unlist(struct pcall *pc)
 			pc->lnext->lprev = pc->lprev;
 		pc->listed = false;
 	}
-	pthread_mutex_unlock(&s->calls_mu);
 }
 
+/* Every call is listed from birth to its last reference, so that timer C
+ * can find the ringing ones and shutdown can free what is left. */
 static void list_call(struct pcall *pc)
 {
 	struct sipd *s = pc->s;
 
-	atomic_store(&pc->timer_c, tp_now_ms() + (uint64_t)s->cfg->timer_c * 1000);
+	atomic_store(&pc->timer_c, UINT64_MAX);
 	pthread_mutex_lock(&s->calls_mu);
 	pc->lprev = NULL;
 	pc->lnext = s->calls;
@@ -112,14 +114,31 @@ static void list_call(struct pcall *pc)
 	pthread_mutex_unlock(&s->calls_mu);
 }
 
+static void pcall_free(struct pcall *pc);
+
+/* The last reference goes under calls_mu, together with the unlisting
+ * and the unlinking from the INVITE transaction: a CANCEL looking the
+ * call up (under calls_mu) either finds it alive and referenced, or not
+ * at all. */
 static void pcall_unref(struct pcall *pc)
 {
+	struct sipd *s = pc->s;
+
+	pthread_mutex_lock(&s->calls_mu);
 	pthread_mutex_lock(&pc->mu);
 	int left = --pc->refs;
 	pthread_mutex_unlock(&pc->mu);
-	if (left)
-		return;
-	unlist(pc);
+	if (!left) {
+		unlist_locked(pc);
+		tsx_set_user(pc->st, NULL);
+	}
+	pthread_mutex_unlock(&s->calls_mu);
+	if (!left)
+		pcall_free(pc);
+}
+
+static void pcall_free(struct pcall *pc)
+{
 	tsx_set_user(pc->st, NULL);
 	tsx_unref(pc->st);
 	for (size_t i = 0; i < pc->nchal; i++)
@@ -337,7 +356,8 @@ static void send_best(struct pcall *pc)
 
 /* ---- branches ---------------------------------------------------------------------- */
 
-static void start_next_group(struct pcall *pc, struct tsx **cancel, size_t *ncancel);
+static size_t plan_group(struct pcall *pc);
+static void launch_group(struct pcall *pc, size_t first, size_t count);
 
 /* Keeps a final response if it beats the best one; remembers challenges. */
 static void consider(struct pcall *pc, const struct sip_msg *resp, int status)
@@ -370,6 +390,7 @@ static void on_branch(struct tsx *ct, const struct sip_msg *resp, int status, vo
 	struct tsx *cancel[MAX_TARGETS];
 	size_t ncancel = 0;
 	bool forward = false, finish = false, end = false;
+	size_t first = 0, count = 0;
 
 	(void)ct;
 	pthread_mutex_lock(&pc->mu);
@@ -392,7 +413,7 @@ static void on_branch(struct tsx *ct, const struct sip_msg *resp, int status, vo
 				pc->got_2xx = true;
 				pc->answered = true;
 				for (size_t i = 0; i < pc->nbr; i++)
-					if (&pc->br[i] != b && !pc->br[i].final)
+					if (&pc->br[i] != b && !pc->br[i].final && pc->br[i].ct)
 						cancel[ncancel++] = pc->br[i].ct;
 			}
 		} else {
@@ -400,13 +421,15 @@ static void on_branch(struct tsx *ct, const struct sip_msg *resp, int status, vo
 			if (status >= 600 && !pc->got_6xx) {
 				pc->got_6xx = true; /* ends the search (§16.7 step 5) */
 				for (size_t i = 0; i < pc->nbr; i++)
-					if (!pc->br[i].final)
+					if (!pc->br[i].final && pc->br[i].ct)
 						cancel[ncancel++] = pc->br[i].ct;
 			}
 		}
 		if (!pc->pending && !pc->answered) {
-			if (!pc->got_6xx && !pc->cancelled && pc->next < pc->nt)
-				start_next_group(pc, cancel, &ncancel);
+			if (!pc->got_6xx && !pc->cancelled && pc->next < pc->nt) {
+				first = pc->nbr;
+				count = plan_group(pc); /* sequential forking (§16.6) */
+			}
 			if (!pc->pending) {
 				pc->answered = true;
 				finish = true;
@@ -422,20 +445,27 @@ static void on_branch(struct tsx *ct, const struct sip_msg *resp, int status, vo
 	for (size_t i = 0; i < ncancel; i++)
 		if (pc->invite)
 			tsx_client_cancel(cancel[i], NULL, NULL);
+	if (count)
+		launch_group(pc, first, count);
 	if (finish)
 		send_best(pc);
 	if (end) {
-		tsx_unref(b->ct);
+		pthread_mutex_lock(&pc->mu);
+		b->ended = true;
+		pthread_mutex_unlock(&pc->mu);
+		if (b->ct)
+			tsx_unref(b->ct);
 		pcall_unref(pc);
 	}
 }
 
-/* Builds and sends the request for target i as a new branch. Called with
- * the lock held; the branch's callback may run at once on another
- * thread and waits for the lock. Returns false when it could not start. */
-static bool start_branch(struct pcall *pc, size_t i)
+/* Builds and sends the request of branch b (its slot reserved by
+ * plan_group). Called without the lock: the layer may report on the
+ * branch before tsx_client_new returns, even on this thread. Returns
+ * false when it could not start. */
+static bool start_branch(struct pcall *pc, struct branch *b)
 {
-	struct target *t = &pc->t[i];
+	struct target *t = &pc->t[b->target];
 	struct sipd *s = pc->s;
 	struct sip_edit *e;
 	char host[80], via[256], rr[2][200];
@@ -487,33 +517,53 @@ static bool start_branch(struct pcall *pc, size_t i)
 		free(buf);
 		return false;
 	}
-	struct branch *b = &pc->br[pc->nbr++];
-	*b = (struct branch){.pc = pc};
-	pc->refs++;
-	pc->pending++;
-	/* The callback may run before tsx_client_new returns (it takes the
-	 * lock we hold, so it waits); b->ct is set through out first. */
+	/* b->ct is set through out before the first send, so a report
+	 * arriving meanwhile finds it. */
 	int err = tsx_client_new(s->tsx, &b->ct, buf, (size_t)n, &t->to, on_branch, b);
 	free(buf);
 	if (err < 0) {
 		sip_log(SIP_LOG_WARN, "proxy: cannot start a branch: %s", sip_err_reason(err));
-		pc->nbr--;
-		pc->refs--;
-		pc->pending--;
 		return false;
 	}
 	return true;
 }
 
-/* Starts every target of the next q-value (parallel within it). */
-static void start_next_group(struct pcall *pc, struct tsx **cancel, size_t *ncancel)
+/* Reserves a branch for every target of the next q-value (parallel
+ * within it, §16.6); under the lock. Returns how many. */
+static size_t plan_group(struct pcall *pc)
 {
-	(void)cancel;
-	(void)ncancel;
-	while (pc->next < pc->nt && !pc->pending) {
-		int q = pc->t[pc->next].q;
-		while (pc->next < pc->nt && pc->t[pc->next].q == q)
-			start_branch(pc, pc->next++);
+	size_t n = 0;
+
+	if (pc->next >= pc->nt)
+		return 0;
+	int q = pc->t[pc->next].q;
+	while (pc->next < pc->nt && pc->t[pc->next].q == q) {
+		pc->br[pc->nbr++] = (struct branch){.pc = pc, .target = pc->next++};
+		pc->refs++;
+		pc->pending++;
+		n++;
+	}
+	return n;
+}
+
+/* Sends the reserved branches; one that cannot start counts as a 503
+ * from it, so the response context carries on without it. */
+static void launch_group(struct pcall *pc, size_t first, size_t count)
+{
+	for (size_t i = first; i < first + count; i++) {
+		struct branch *b = &pc->br[i];
+		/* An earlier branch of the group may have been answered (or
+		 * the call cancelled) already: then this one never starts. */
+		pthread_mutex_lock(&pc->mu);
+		bool moot = pc->got_2xx || pc->got_6xx || pc->cancelled;
+		pthread_mutex_unlock(&pc->mu);
+		if (moot) {
+			on_branch(NULL, NULL, 487, b);
+			on_branch(NULL, NULL, 0, b);
+		} else if (!start_branch(pc, b)) {
+			on_branch(NULL, NULL, 503, b);
+			on_branch(NULL, NULL, 0, b);
+		}
 	}
 }
 
@@ -538,14 +588,16 @@ static struct sip_pl keep(struct pcall *pc, struct sip_pl v)
 static void begin(struct pcall *pc)
 {
 	if (pc->invite)
-		list_call(pc);
+		atomic_store(&pc->timer_c, tp_now_ms() + (uint64_t)pc->s->cfg->timer_c * 1000);
 	pthread_mutex_lock(&pc->mu);
 	qsort(pc->t, pc->nt, sizeof(pc->t[0]), by_q);
-	start_next_group(pc, NULL, NULL);
-	bool none = !pc->pending && !pc->answered;
+	size_t count = plan_group(pc);
+	bool none = !count && !pc->answered;
 	if (none)
 		pc->answered = true;
 	pthread_mutex_unlock(&pc->mu);
+	if (count)
+		launch_group(pc, 0, count);
 	if (none) {
 		/* No branch could start: nothing reachable. */
 		sipd_reply(pc->s, pc->st, tsx_request(pc->st), 480, "Temporarily Unavailable", NULL,
@@ -657,6 +709,7 @@ static struct pcall *pcall_new(struct sipd *s, struct tsx *st, const struct tsx_
 	tsx_ref(st);
 	pc->in = *peer;
 	pc->invite = sip_msg_method(pc->req) == SIP_METHOD_INVITE;
+	list_call(pc);
 	return pc;
 }
 
@@ -867,7 +920,7 @@ void sipd_proxy(struct sipd *s, struct tsx *st, const struct sip_msg *req,
 	}
 	/* Never an open relay: strangers may only reach our users, or follow
 	 * a dialog's route. */
-	if (!local_target && !in_dialog && !(local_caller && !s->auth)) {
+	if (!local_target && !in_dialog) {
 		sipd_reply(s, st, req, 403, "Forbidden (Relaying Denied)", NULL, 0);
 		pcall_unref(pc);
 		return;
@@ -877,18 +930,24 @@ void sipd_proxy(struct sipd *s, struct tsx *st, const struct sip_msg *req,
 
 void sipd_proxy_cancel(struct sipd *s, struct tsx *inv)
 {
-	struct pcall *pc = tsx_user(inv);
 	struct tsx *cancel[MAX_TARGETS];
+	struct pcall *pc;
 	size_t n = 0;
 
-	(void)s;
+	pthread_mutex_lock(&s->calls_mu);
+	if ((pc = tsx_user(inv))) {
+		pthread_mutex_lock(&pc->mu);
+		pc->refs++;
+		pthread_mutex_unlock(&pc->mu);
+	}
+	pthread_mutex_unlock(&s->calls_mu);
 	if (!pc)
 		return;
 	pthread_mutex_lock(&pc->mu);
 	if (!pc->cancelled && !pc->answered) {
 		pc->cancelled = true;
 		for (size_t i = 0; i < pc->nbr; i++)
-			if (!pc->br[i].final)
+			if (!pc->br[i].final && pc->br[i].ct)
 				cancel[n++] = pc->br[i].ct;
 	}
 	pthread_mutex_unlock(&pc->mu);
@@ -896,6 +955,22 @@ void sipd_proxy_cancel(struct sipd *s, struct tsx *inv)
 	 * (§9.1); the layer does that. */
 	for (size_t i = 0; i < n; i++)
 		tsx_client_cancel(cancel[i], NULL, NULL);
+	pcall_unref(pc);
+}
+
+void sipd_proxy_shutdown(struct sipd *s)
+{
+	/* The layer is gone: no end report will come. Let go of what the
+	 * calls still hold. */
+	struct pcall *pc;
+
+	while ((pc = s->calls)) {
+		s->calls = pc->lnext;
+		for (size_t i = 0; i < pc->nbr; i++)
+			if (!pc->br[i].ended && pc->br[i].ct)
+				tsx_unref(pc->br[i].ct);
+		pcall_free(pc);
+	}
 }
 
 void sipd_proxy_tick(struct sipd *s, uint64_t now_ms)
@@ -924,7 +999,7 @@ void sipd_proxy_tick(struct sipd *s, uint64_t now_ms)
 		pthread_mutex_lock(&pc->mu);
 		if (!pc->answered)
 			for (size_t k = 0; k < pc->nbr; k++)
-				if (!pc->br[k].final && pc->br[k].provisional)
+				if (!pc->br[k].final && pc->br[k].provisional && pc->br[k].ct)
 					cancel[nc++] = pc->br[k].ct;
 		pthread_mutex_unlock(&pc->mu);
 		if (nc)

@@ -244,6 +244,7 @@ void sipd_shutdown(struct sipd *s)
 	s->loc = NULL;
 	if (s->tsx)
 		tsx_layer_free(s->tsx);
+	sipd_proxy_shutdown(s);
 	if (s->tp)
 		tp_free(s->tp);
 	auth_free(s->auth);

@@ -90,6 +90,9 @@ void sipd_proxy_ack(struct sipd *s, const struct sip_msg *ack, const struct tsx_
  * than --timer-c without a final response is cancelled. Called once a
  * second. */
 void sipd_proxy_tick(struct sipd *s, uint64_t now_ms);
+/* Frees the calls still open when the server stops (after the
+ * transaction layer is gone). */
+void sipd_proxy_shutdown(struct sipd *s);
 /* A response without its client transaction: a late 2xx, forwarded. */
 void sipd_proxy_stray(struct sipd *s, const struct sip_msg *resp);
 
