@@ -331,7 +331,9 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
 	struct rs_q *q = arg;
 	struct rs_job *j = q->job;
 	struct rs_resolver *r = j->r;
-	bool negative = status == ARES_ENODATA || status == ARES_ENOTFOUND;
+	/* A name c-ares refuses to ask cannot exist either. */
+	bool negative =
+	        status == ARES_ENODATA || status == ARES_ENOTFOUND || status == ARES_EBADNAME;
 
 	(void)timeouts;
 	if (status == ARES_ETIMEOUT && ++q->sent < r->tries && !r->closing) {
@@ -350,7 +352,7 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
 		case T_SRV: on_srv(j, &j->sq[q->idx], abuf, alen); break;
 		default: on_addr(j, &j->host[q->idx], q->type, abuf, alen); break;
 		}
-	} else if (!negative && status != ARES_EBADNAME) {
+	} else if (!negative) {
 		set_err(j, rs_ares_err(status));
 	}
 	free(q);
@@ -412,13 +414,19 @@ static void add_srv_query(struct rs_job *j, uint16_t rank, enum tp_proto proto)
 	}
 }
 
-/* §4.2: the target itself at the URI's port or 5060, as one record. */
+/* §4.2: the target itself at the URI's port or 5060, as one record, over
+ * the transport given, else the one NAPTR preferred (its SRV names had no
+ * records), else UDP (§4.1) — which is what sq[0] holds when there is one. */
 static void add_fallback(struct rs_job *j)
 {
+	enum tp_proto proto = j->key.has_proto ? j->key.proto : TP_UDP;
+
+	if (j->nsq)
+		proto = j->sq[0].proto;
 	j->nhost = 0;
 	j->srv[0] = (struct rs_srv){
 	        .port = j->key.port ? j->key.port : SIP_PORT,
-	        .proto = j->key.has_proto ? j->key.proto : TP_UDP,
+	        .proto = proto,
 	        .first = (uint16_t)host_index(j, j->key.host),
 	};
 	j->nsrv = 1;

@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
@@ -198,8 +199,11 @@ static int channel_init(struct rs_resolver *r, const char *server, unsigned time
 	int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES, rc;
 
 	memset(&o, 0, sizeof(o));
+	/* No ARES_FLAG_STAYOPEN: c-ares then opens a fresh UDP socket, with a
+	 * fresh source port, for each burst of queries, which makes forged
+	 * answers harder to land than one long-lived port would. */
 	o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES;
-	o.timeout = (int)(timeout_ms ? timeout_ms : 1);
+	o.timeout = timeout_ms == 0 ? 1 : timeout_ms > INT_MAX ? INT_MAX : (int)timeout_ms;
 	o.tries = 1; /* the tries are counted in lookup.c, see there */
 	/* With a server given, every setting c-ares would otherwise take from
 	 * resolv.conf is given too — no servers yet, no search domains, DNS

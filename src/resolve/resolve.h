@@ -78,8 +78,10 @@ typedef void (*rs_done_fn)(void *arg, int err, const struct rs_target *t, size_t
  * nothing of the system's configuration (resolv.conf, hosts file, search
  * domains) is read; NULL uses the servers of resolv.conf. Each query is
  * sent tries times (at least 1), waiting timeout_ms each (at least 1; with
- * several system servers, per server). Returns 0, SIP_ERR_SYNTAX (bad
- * server), SIP_ERR_NOMEM, or RS_ERR_SERVER (c-ares or the thread failed). */
+ * several system servers, per server); a lookup has at most three rounds
+ * of queries (NAPTR, SRV, A/AAAA) and ends at the first round that times
+ * out. Returns 0, SIP_ERR_SYNTAX (bad server), SIP_ERR_NOMEM, or
+ * RS_ERR_SERVER (c-ares or the thread failed). */
 int rs_new(struct rs_resolver **out, const char *server, unsigned timeout_ms, unsigned tries);
 
 /* Stops the thread and frees the resolver: every lookup still pending gets

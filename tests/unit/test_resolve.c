@@ -351,6 +351,13 @@ static const char *const records[] = {
         "--host-record=ns.example.net,127.0.4.3",
         "--host-record=nt.example.net,127.0.4.1",
         "--host-record=nu.example.net,127.0.4.2",
+        /* NAPTR says TCP, but its SRV name has no records: §4.2 falls back
+         * to the name's A at 5060, over the transport NAPTR chose */
+        "--naptr-record=naptr2.example.net,10,50,s,SIP+D2T,,_sip._tcp.naptr2.example.net",
+        "--host-record=naptr2.example.net,127.0.5.1",
+        /* RFC 2782: a target of "." says "no SIP here" — no fallback to A */
+        "--srv-host=_sip._udp.dot.example.net",
+        "--host-record=dot.example.net,127.0.6.1",
         NULL,
 };
 
@@ -532,6 +539,40 @@ static void test_srv_tcp_naptr(void **state)
 	expect_list(r, "sip:naptr.example.net", "TCP 127.0.4.1:5090, UDP 127.0.4.2:5091");
 	/* a transport given skips NAPTR */
 	expect_list(r, "sip:naptr.example.net;transport=udp", "UDP 127.0.4.2:5091");
+	expect_list(r, "sip:naptr2.example.net", "TCP 127.0.5.1:5060");
+	expect_err(r, "sip:dot.example.net", SIP_ERR_NOT_FOUND);
+	expect_list(r, "sip:dot.example.net:5060", "UDP 127.0.6.1:5060");
+}
+
+/* An SRV answer too big for 512 bytes of UDP: c-ares asks again over TCP. */
+static void test_truncated_over_tcp(void **state)
+{
+	struct fixture *f = *state;
+	const char *rec[2 * 12 + 1];
+	char buf[2 * 12][128], want[1024];
+	size_t off = 0;
+	struct rs_resolver *r;
+
+	for (int i = 0; i < 12; i++) {
+		snprintf(buf[2 * i], sizeof(buf[0]),
+		         "--srv-host=_sip._udp.big.example.net,"
+		         "a-rather-long-target-name-to-fill-the-answer-%02d.example.net,%d,%d,0",
+		         i, 6000 + i, i + 1);
+		snprintf(buf[2 * i + 1], sizeof(buf[0]),
+		         "--host-record=a-rather-long-target-name-to-fill-the-answer-%02d.example."
+		         "net,"
+		         "127.0.7.%d",
+		         i, i + 1);
+		rec[2 * i] = buf[2 * i];
+		rec[2 * i + 1] = buf[2 * i + 1];
+		off += (size_t)snprintf(want + off, sizeof(want) - off, "%sUDP 127.0.7.%d:%d",
+		                        i ? ", " : "", i + 1, 6000 + i);
+	}
+	rec[2 * 12] = NULL;
+	dns_start(&f->d, "127.0.0.1", rec);
+	assert_int_equal(rs_new(&f->r, f->d.server, TIMEOUT_MS, TRIES), 0);
+	r = f->r;
+	expect_list(r, "sip:big.example.net;transport=udp", want);
 }
 
 /* A DNS server on ::1, given as "[::1]:port". */
@@ -770,6 +811,7 @@ int main(void)
 	        TEST(test_nxdomain),
 	        TEST(test_srv_priority_weight),
 	        TEST(test_srv_tcp_naptr),
+	        TEST(test_truncated_over_tcp),
 	        TEST(test_ipv6_server),
 	        TEST(test_timeout),
 	        TEST(test_cache),
