@@ -259,7 +259,7 @@ int rs_new(struct rs_resolver **out, const char *server, unsigned timeout_ms, un
 	    (rc = channel_init(r, server, timeout_ms)) < 0)
 		goto fail;
 	r->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (r->wake_fd < 0 || pthread_create(&r->thread, NULL, rs_thread, r) != 0) {
+	if (r->wake_fd < 0 || (errno = pthread_create(&r->thread, NULL, rs_thread, r)) != 0) {
 		sip_log(SIP_LOG_ERROR, "resolver: cannot start: %s", strerror(errno));
 		rc = RS_ERR_SERVER;
 		goto fail;
