@@ -122,6 +122,7 @@ enum {
 	OPT_RECORD_ROUTE,
 	OPT_MODE,
 	OPT_TIMER_C,
+	OPT_DNS,
 };
 
 static const struct option options[] = {
@@ -146,6 +147,7 @@ static const struct option options[] = {
         {"record-route", required_argument, NULL, OPT_RECORD_ROUTE},
         {"mode", required_argument, NULL, OPT_MODE},
         {"timer-c", required_argument, NULL, OPT_TIMER_C},
+        {"dns", required_argument, NULL, OPT_DNS},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -237,6 +239,13 @@ static int one_opt(struct sipd_cfg *cfg, int c, const char *arg, const char *pro
 		if (!(r = num_opt("max-expires", arg, 1, 1u << 30, &n)))
 			cfg->reg.max_expires = (uint32_t)n;
 		return r;
+	case OPT_DNS:
+		if (strlen(arg) >= sizeof(cfg->dns) || !*arg) {
+			fprintf(stderr, "sipd: --dns: '%s' is not HOST[:PORT]\n", arg);
+			return 2;
+		}
+		snprintf(cfg->dns, sizeof(cfg->dns), "%s", arg);
+		return 0;
 	case OPT_TIMER_C:
 		/* §16.6 step 11: more than 3 minutes; shorter only for tests. */
 		if (!(r = num_opt("timer-c", arg, 1, 86400, &n)))

@@ -34,6 +34,7 @@ struct sipd_cfg {
 	bool record_route; /* the proxy stays in the path of dialogs (default on) */
 	bool redirect;     /* --mode redirect: 302 with the bindings instead of proxying */
 	unsigned timer_c;  /* seconds an INVITE branch may ring (default 180) */
+	char dns[128];     /* the DNS server for RFC 3263 ("" = the system's) */
 	struct {
 		uint32_t default_expires, min_expires, max_expires;
 	} reg;

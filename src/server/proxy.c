@@ -25,6 +25,7 @@
 #include "libsip/hdr.h"
 #include "libsip/log.h"
 #include "libsip/uri.h"
+#include "resolve/resolve.h"
 #include "sipd.h"
 
 #define MAX_TARGETS 16
@@ -804,6 +805,50 @@ static void challenge(struct pcall *pc, bool stale)
 
 static void route(struct pcall *pc);
 
+/* RFC 3263 answered for the call's one target (pc->t[pc->nt], prepared):
+ * the first server found is used. */
+static void on_resolved(void *arg, int err, const struct rs_target *t, size_t n)
+{
+	struct pcall *pc = arg;
+
+	if (err || !n) {
+		sip_log(SIP_LOG_INFO, "proxy: RFC 3263 lookup failed: %s",
+		        err == SIP_ERR_NOT_FOUND ? "no such domain or address" : "DNS failure");
+		sipd_reply(pc->s, pc->st, tsx_request(pc->st), err == SIP_ERR_NOT_FOUND ? 404 : 503,
+		           err == SIP_ERR_NOT_FOUND ? "Not Found (Unresolvable Destination)"
+		                                    : "Service Unavailable (DNS Failure)",
+		           NULL, 0);
+		pcall_unref(pc);
+		return;
+	}
+	struct target *tg = &pc->t[pc->nt++];
+	memset(&tg->to, 0, sizeof(tg->to));
+	tg->to.proto = t[0].proto;
+	tg->to.addr = t[0].addr;
+	begin(pc);
+}
+
+/* The call's single next hop is uri (a Route or a foreign Request-URI):
+ * numeric at once, a host name through DNS. */
+static void single_target(struct pcall *pc, const struct sip_uri *uri)
+{
+	struct target *t = &pc->t[pc->nt];
+
+	t->q = -1;
+	if (uri_dest(uri, &t->to) == 0) {
+		pc->nt++;
+		begin(pc);
+		return;
+	}
+	int err = rs_resolve(pc->s->dns, uri, on_resolved, pc);
+	if (err < 0) {
+		sipd_reply(pc->s, pc->st, tsx_request(pc->st),
+		           err == SIP_ERR_UNSUPPORTED || err == SIP_ERR_SCHEME ? 416 : 503, NULL,
+		           NULL, 0);
+		pcall_unref(pc);
+	}
+}
+
 static void on_caller_auth(void *arg, enum auth_result res, struct sip_pl user)
 {
 	struct pcall *pc = arg;
@@ -849,12 +894,17 @@ static void route(struct pcall *pc)
 	if (rt) {
 		/* Loose routing: the request follows its Route set, the
 		 * Request-URI unchanged (§16.6 step 7). */
-		struct target *t = &pc->t[pc->nt];
-		t->uri = sip_msg_ruri_pl(pc->req);
-		t->q = -1;
-		if (pl_uri_dest(rt->value, &t->to) == 0)
-			pc->nt++;
-		begin(pc);
+		const struct sip_addr *ra;
+		const struct sip_uri *nu;
+		pc->t[pc->nt].uri = sip_msg_ruri_pl(pc->req);
+		if (sip_msg_hdr_addr(pc->req, rt, &ra) < 0 ||
+		    sip_msg_addr_uri(pc->req, ra, &nu) < 0) {
+			sipd_reply(pc->s, pc->st, tsx_request(pc->st), 400,
+			           "Bad Request (Malformed Route)", NULL, 0);
+			pcall_unref(pc);
+			return;
+		}
+		single_target(pc, nu);
 		return;
 	}
 	if (sipd_is_local_host(pc->s, ru) && ru->user.len) {
@@ -870,12 +920,8 @@ static void route(struct pcall *pc)
 	}
 	/* Another domain, for an authenticated local caller: its host is
 	 * the next hop (RFC 3263 for names comes with the resolver). */
-	struct target *t = &pc->t[pc->nt];
-	t->uri = sip_msg_ruri_pl(pc->req);
-	t->q = -1;
-	if (uri_dest(ru, &t->to) == 0)
-		pc->nt++;
-	begin(pc);
+	pc->t[pc->nt].uri = sip_msg_ruri_pl(pc->req);
+	single_target(pc, ru);
 }
 
 void sipd_proxy(struct sipd *s, struct tsx *st, const struct sip_msg *req,

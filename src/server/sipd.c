@@ -13,6 +13,7 @@
 #include "libsip/hdr.h"
 #include "auth.h"
 #include "libsip/log.h"
+#include "resolve/resolve.h"
 #include "sipd.h"
 
 #define RX_ARENA_LIMIT (4u * 1024 * 1024)
@@ -204,6 +205,13 @@ int sipd_init(struct sipd *s, const struct sipd_cfg *cfg)
 	pthread_mutex_init(&s->calls_mu, NULL);
 	if ((err = open_store(s, cfg)) < 0)
 		return err;
+	/* 2 s a try, 2 tries: a dead DNS costs a call 4 s, well inside
+	 * timer B, and the caller gets a 503 rather than silence. */
+	if ((err = rs_new(&s->dns, cfg->dns[0] ? cfg->dns : NULL, 2000, 2)) < 0) {
+		sip_log(SIP_LOG_ERROR, "cannot start the DNS resolver (%s)",
+		        cfg->dns[0] ? cfg->dns : "resolv.conf");
+		return err;
+	}
 	if ((err = tp_new(&s->tp, &cfg->tp, on_recv, on_oversize, s)) < 0 ||
 	    (err = tsx_layer_new(&s->tsx, &cfg->tsx, &tsx_ops, s)) < 0)
 		return err;
@@ -239,7 +247,10 @@ void sipd_shutdown(struct sipd *s)
 {
 	if (s->tp)
 		tp_stop(s->tp);
-	/* Pending store writes finish (and answer) before the layers go. */
+	/* Pending lookups and store writes finish (and answer) before the
+	 * layers go. */
+	rs_free(s->dns);
+	s->dns = NULL;
 	loc_close(s->loc);
 	s->loc = NULL;
 	if (s->tsx)

@@ -16,6 +16,7 @@
 
 struct auth;
 struct pcall;
+struct rs_resolver;
 
 struct sipd_stats {
 	atomic_ulong requests, responses, parse_errors, dropped, oversize, stray_responses;
@@ -29,8 +30,9 @@ struct sipd {
 	struct tp *tp;
 	struct tsx_layer *tsx;
 	struct loc_store *loc;
-	struct auth *auth;   /* NULL when authentication is off */
-	int64_t last_expire; /* when bindings were last expired (unix s) */
+	struct auth *auth;       /* NULL when authentication is off */
+	struct rs_resolver *dns; /* RFC 3263 lookups for host names */
+	int64_t last_expire;     /* when bindings were last expired (unix s) */
 	/* Proxied INVITEs waiting for a final response, for timer C. */
 	pthread_mutex_t calls_mu;
 	struct pcall *calls;
