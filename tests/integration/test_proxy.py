@@ -503,3 +503,70 @@ def test_call_across_two_nodes_sharing_redis(sipd_factory, redis, peers):
     assert alice.received("INVITE")[0].get("record-route") == \
         [f"<sip:127.0.0.1:{b.port};transport=udp;lr>"]
 
+
+# ---- a transport change ---------------------------------------------------------------
+
+def test_call_from_tcp_caller_to_udp_callee_double_record_route(sipd_factory, peers):
+    # The caller reaches sipd over TCP, the callee is reached over UDP:
+    # sipd records two routes, one per side (RFC 5658), and the caller's
+    # ACK and BYE, carrying both as Route, still reach the callee (sipd
+    # pops both of its entries, or spirals through itself once — which must
+    # not be taken for a loop: see the next test).
+    srv = sipd_factory("--auth", "off")
+    bob = peers.uas("bob", count=2)
+    register(srv, "sip:bob@example.com", [contact(bob)])
+    caller = peers.uac(srv, "caller", "bob", count=2, args=["-t", "t1"])
+    caller.wait()
+    bob.wait()
+    invites = bob.received("INVITE")
+    assert len(invites) == 2, bob.report()
+    for inv in invites:
+        # The callee reads the Record-Route set top first: the first hop
+        # back must be the route it can reach, the UDP one (§12.1.1; the
+        # caller reverses the set and gets the TCP one first).
+        assert inv.get("record-route") == [
+            f"<sip:127.0.0.1:{srv.port};transport=udp;lr>",
+            f"<sip:127.0.0.1:{srv.port};transport=tcp;lr>"], inv.raw
+        assert vias(inv)[1].startswith("SIP/2.0/TCP "), inv.raw
+    check(caller, srv)
+    check(bob, srv)
+    for m in bob.received("ACK") + bob.received("BYE"):
+        assert m.get("route") == [], m.raw
+        assert vias(m)[0].startswith(f"SIP/2.0/UDP 127.0.0.1:{srv.port};"), m.raw
+    assert len(bob.received("BYE")) == 2
+
+
+def test_spiral_through_own_routes_is_not_a_loop(sipd_factory):
+    # A request whose Route set names sipd twice (as a UA's route set does
+    # after sipd double-record-routed a call, RFC 5658) passes sipd twice:
+    # the second time its Route set is shorter, so it is a spiral, not a
+    # loop (RFC 5393 §4.2: the loop hash covers the Route values as
+    # received), and must reach bob.
+    srv = sipd_factory("--auth", "off")
+    bob = Udp()
+    ua = Udp()
+    try:
+        register(srv, "sip:bob@example.com", [f"<sip:bob@127.0.0.1:{bob.local[1]}>"])
+        msg = request("OPTIONS", "sip:bob@example.com", ua.local, extra=[
+            f"Route: <sip:127.0.0.1:{srv.port};lr>, "
+            f"<sip:127.0.0.1:{srv.port};transport=tcp;lr>"])
+        ua.send(msg, (srv.host, srv.port))
+        bob.sock.settimeout(3)
+        try:
+            data, src = bob.sock.recvfrom(70000)
+        except OSError:
+            r = ua.recv(0.5)
+            raise AssertionError(f"the OPTIONS never reached bob; the caller got {r}")
+        head = data.decode().split("\r\n\r\n")[0].split("\r\n")
+        assert head[0] == f"OPTIONS sip:bob@127.0.0.1:{bob.local[1]} SIP/2.0", head
+        assert not [h for h in head if h.lower().startswith("route:")], head
+        hdr = lambda n: [l for l in head if l.lower().split(":")[0] == n]  # noqa: E731
+        resp = "\r\n".join(["SIP/2.0 200 OK"] + hdr("via") + hdr("from") +
+                           [hdr("to")[0] + ";tag=bob1"] + hdr("call-id") + hdr("cseq") +
+                           ["Content-Length: 0", "", ""])
+        bob.send(resp.encode(), src)
+        r = ua.recv(3)
+        assert r is not None and r.status == 200, r
+    finally:
+        bob.close()
+        ua.close()
