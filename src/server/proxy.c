@@ -63,6 +63,8 @@ struct pcall {
 	struct sip_msg *req; /* private parsed copy: edits allocate here */
 	struct tsx_peer in;  /* where it came from */
 	bool invite;
+	uint32_t loop;  /* loop_hash of the request as received (before §16.4) */
+	bool our_route; /* it came with a Route naming us (a dialog we record-route) */
 	char realm[256];
 
 	struct target t[MAX_TARGETS];
@@ -482,7 +484,7 @@ static bool start_branch(struct pcall *pc, struct branch *b)
 		return false;
 	hex(rhex, rnd, sizeof(rnd));
 	snprintf(via, sizeof(via), "SIP/2.0/%s %s:%u;branch=z9hG4bK%s.%08x",
-	         tp_proto_name(t->to.proto), host, port, rhex, loop_hash(pc->req));
+	         tp_proto_name(t->to.proto), host, port, rhex, pc->loop);
 	if (sip_edit_new(&e, pc->req) < 0 || sip_edit_ruri(e, t->uri) < 0 ||
 	    sip_edit_max_forwards(e) < 0 || sip_edit_via_push(e, sip_pl_cstr(via)) < 0)
 		return false;
@@ -498,13 +500,16 @@ static bool start_branch(struct pcall *pc, struct branch *b)
 		char inhost[80];
 		uint16_t inport;
 		int nrr = 0;
+		/* The callee reads the set top first, the caller bottom first:
+		 * the outgoing side's entry goes on top. Pushes at one place
+		 * keep their order, so it is pushed first. */
+		snprintf(rr[nrr++], sizeof(rr[0]), "<sip:%s:%u;transport=%s;lr>", host, port,
+		         t->to.proto == TP_TCP ? "tcp" : "udp");
 		if (pc->in.proto != t->to.proto &&
 		    local_for(s, pc->in.proto, pc->in.src.ss.ss_family, inhost, sizeof(inhost),
 		              &inport))
 			snprintf(rr[nrr++], sizeof(rr[0]), "<sip:%s:%u;transport=%s;lr>", inhost,
 			         inport, pc->in.proto == TP_TCP ? "tcp" : "udp");
-		snprintf(rr[nrr++], sizeof(rr[0]), "<sip:%s:%u;transport=%s;lr>", host, port,
-		         t->to.proto == TP_TCP ? "tcp" : "udp");
 		for (int k = 0; k < nrr; k++)
 			if (sip_edit_rr_push(e, sip_pl_cstr(rr[k])) < 0)
 				return false;
@@ -781,11 +786,17 @@ static bool route_preprocess(struct pcall *pc)
 		    sip_edit_ruri(e, a->uri) < 0 || sip_edit_hdr_remove(e, last) < 0 ||
 		    !reparse(pc, e))
 			return false;
+		pc->our_route = true;
 	}
-	h = sip_msg_hdr(pc->req, SIP_HDR_ROUTE);
-	if (h && route_is_ours(pc, h, NULL)) {
+	/* Our top Route goes; with the two entries of a transport change
+	 * (RFC 5658) the next is ours too and goes as well. */
+	for (int i = 0; i < 2; i++) {
+		h = sip_msg_hdr(pc->req, SIP_HDR_ROUTE);
+		if (!h || !route_is_ours(pc, h, NULL))
+			break;
 		if (sip_edit_new(&e, pc->req) < 0 || sip_edit_route_pop(e) < 0 || !reparse(pc, e))
 			return false;
+		pc->our_route = true;
 	}
 	return true;
 }
@@ -932,7 +943,8 @@ void sipd_proxy(struct sipd *s, struct tsx *st, const struct sip_msg *req,
 	const struct sip_uri *fu = NULL;
 	bool in_dialog = to && to->tag.len;
 
-	if (is_loop(s, req, loop_hash(req))) {
+	uint32_t lh = loop_hash(req);
+	if (is_loop(s, req, lh)) {
 		sipd_reply(s, st, req, 482, NULL, NULL, 0);
 		return;
 	}
@@ -940,6 +952,10 @@ void sipd_proxy(struct sipd *s, struct tsx *st, const struct sip_msg *req,
 		sipd_reply(s, st, req, 500, NULL, NULL, 0);
 		return;
 	}
+	/* The hash is of the request as it arrived, the same thing is_loop
+	 * compares: one that passed our own Route entries has a shorter
+	 * Route set the next time round and is a spiral, not a loop. */
+	pc->loop = lh;
 	if (sip_msg_method(req) == SIP_METHOD_INVITE)
 		tsx_set_user(st, pc);
 
@@ -966,7 +982,9 @@ void sipd_proxy(struct sipd *s, struct tsx *st, const struct sip_msg *req,
 	}
 	/* Never an open relay: strangers may only reach our users, or follow
 	 * a dialog's route. */
-	if (!local_target && !in_dialog) {
+	/* An in-dialog request passes only along a route we recorded: a
+	 * To tag alone proves nothing. */
+	if (!local_target && !(in_dialog && pc->our_route)) {
 		sipd_reply(s, st, req, 403, "Forbidden (Relaying Denied)", NULL, 0);
 		pcall_unref(pc);
 		return;
@@ -1074,16 +1092,18 @@ void sipd_proxy_ack(struct sipd *s, const struct sip_msg *ack, const struct tsx_
 
 	if (sip_edit_new(&e, ack) < 0)
 		return;
-	if (rt) {
+	/* Our own entries on top go: one, or two after a transport change
+	 * (RFC 5658). */
+	size_t pos = 0;
+	rt = sip_msg_hdr_next(ack, SIP_HDR_ROUTE, &pos);
+	for (int i = 0; rt && i < 2; i++) {
 		const struct sip_addr *ra;
 		const struct sip_uri *ru;
-		if (sip_msg_hdr_addr(ack, rt, &ra) == 0 && sip_msg_addr_uri(ack, ra, &ru) == 0 &&
-		    sipd_is_local_host(s, ru)) {
-			sip_edit_route_pop(e);
-			size_t pos = 0;
-			sip_msg_hdr_next(ack, SIP_HDR_ROUTE, &pos);
-			rt = sip_msg_hdr_next(ack, SIP_HDR_ROUTE, &pos);
-		}
+		if (sip_msg_hdr_addr(ack, rt, &ra) < 0 || sip_msg_addr_uri(ack, ra, &ru) < 0 ||
+		    !sipd_is_local_host(s, ru))
+			break;
+		sip_edit_hdr_remove(e, rt);
+		rt = sip_msg_hdr_next(ack, SIP_HDR_ROUTE, &pos);
 	}
 	if (rt ? pl_uri_dest(rt->value, &to) < 0 : uri_dest(sip_msg_ruri(ack), &to) < 0)
 		return; /* nowhere we can reach: an ACK gets no answer anyway */

@@ -44,7 +44,10 @@ class Sipd:
         self.log_path = log_path
         cmd = [SIPD, "--listen", f"udp:127.0.0.1:{self.port}",
                "--listen", f"tcp:127.0.0.1:{self.port}", "--domain", "example.com",
-               "--log-level", "debug", "--location", "memory:"] + list(args)
+               "--log-level", "debug", "--location", "memory:",
+               # Never the machine's resolver: a dead loopback port unless a
+               # test starts its own DNS server and passes --dns itself.
+               "--dns", "127.0.0.1:9"] + list(args)
         self.log = open(log_path, "w+")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
         self._wait_banner()

@@ -12,7 +12,7 @@ def invite(c, sipd, br):
 
 
 def test_100_trying_and_final(sipd_factory):
-    s = sipd_factory("--t1", "50", "--t2", "400")
+    s = sipd_factory("--t1", "50", "--t2", "400", "--auth", "off")
     c = sip.Udp()
     t0 = time.monotonic()
     invite(c, s, sip.branch())
@@ -24,7 +24,7 @@ def test_100_trying_and_final(sipd_factory):
 
 
 def test_final_retransmitted_until_timer_h(sipd_factory):
-    s = sipd_factory("--t1", "50", "--t2", "400")
+    s = sipd_factory("--t1", "50", "--t2", "400", "--auth", "off")
     c = sip.Udp()
     invite(c, s, sip.branch())
     got = c.recv_all(4.5)
@@ -38,7 +38,7 @@ def test_final_retransmitted_until_timer_h(sipd_factory):
 
 
 def test_ack_stops_retransmissions(sipd_factory):
-    s = sipd_factory("--t1", "50", "--t2", "400")
+    s = sipd_factory("--t1", "50", "--t2", "400", "--auth", "off")
     c = sip.Udp()
     br = sip.branch()
     req = sip.request("INVITE", "sip:bob@example.com", c.local, br=br, call_id="ack-test@x")
@@ -59,7 +59,7 @@ def test_ack_stops_retransmissions(sipd_factory):
 
 
 def test_cancel_after_final(sipd_factory):
-    s = sipd_factory("--t1", "50", "--t2", "400")
+    s = sipd_factory("--t1", "50", "--t2", "400", "--auth", "off")
     c = sip.Udp()
     br = sip.branch()
     common = dict(br=br, call_id="cancel@x", from_tag="c1")
