@@ -53,6 +53,11 @@ int sip_pl_u32(struct sip_pl pl, uint32_t max, uint32_t *out);
 /* Copies pl into buf as a C string, truncating to cap-1; returns buf. */
 char *sip_pl_strcpy(char *buf, size_t cap, struct sip_pl pl);
 
+/* The value of one hex digit (either case), or -1. */
+int sip_hex_digit(char c);
+/* raw[0..n) as 2n lower-case hex digits and a NUL into out (2n+1 bytes). */
+void sip_hex_encode(char *out, const void *raw, size_t n);
+
 static inline bool sip_is_lws(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';

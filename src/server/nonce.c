@@ -105,29 +105,13 @@ static uint64_t get_be64(const uint8_t *p)
 
 void nonce_make(struct nonce_ctx *c, struct sip_pl realm, int64_t now, char out[NONCE_LEN + 1])
 {
-	static const char hex[] = "0123456789abcdef";
 	uint8_t raw[RAW_BYTES];
 
 	put_be64(raw, (uint64_t)now);
 	if (RAND_bytes(raw + TS_BYTES, RND_BYTES) != 1)
 		abort(); /* no randomness: nonces would be guessable */
 	mac(c, raw, realm, raw + TS_BYTES + RND_BYTES);
-	for (int i = 0; i < RAW_BYTES; i++) {
-		out[2 * i] = hex[raw[i] >> 4];
-		out[2 * i + 1] = hex[raw[i] & 15];
-	}
-	out[NONCE_LEN] = '\0';
-}
-
-static int unhex(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
+	sip_hex_encode(out, raw, RAW_BYTES);
 }
 
 static int parse_nc(struct sip_pl nc, uint32_t *out)
@@ -137,7 +121,7 @@ static int parse_nc(struct sip_pl nc, uint32_t *out)
 	if (nc.len != 8)
 		return -1;
 	for (size_t i = 0; i < 8; i++) {
-		int d = unhex(nc.p[i]);
+		int d = sip_hex_digit(nc.p[i]);
 		if (d < 0)
 			return -1;
 		v = v << 4 | (uint32_t)d;
@@ -188,7 +172,7 @@ static bool decode(struct sip_pl nonce, uint8_t raw[RAW_BYTES])
 	if (nonce.len != NONCE_LEN)
 		return false;
 	for (int i = 0; i < RAW_BYTES; i++) {
-		int hi = unhex(nonce.p[2 * i]), lo = unhex(nonce.p[2 * i + 1]);
+		int hi = sip_hex_digit(nonce.p[2 * i]), lo = sip_hex_digit(nonce.p[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return false;
 		raw[i] = (uint8_t)(hi << 4 | lo);

@@ -152,18 +152,6 @@ static void pcall_free(struct pcall *pc)
 	free(pc);
 }
 
-static void hex(char *out, const void *raw, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-	const unsigned char *p = raw;
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 /* The loop-detection part of our branch (§16.6 step 8, RFC 5393 §4.2):
  * a hash of what would be the same if the request came back unchanged. */
 static uint32_t loop_hash(const struct sip_msg *m)
@@ -482,7 +470,7 @@ static bool start_branch(struct pcall *pc, struct branch *b)
 		return false;
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		return false;
-	hex(rhex, rnd, sizeof(rnd));
+	sip_hex_encode(rhex, rnd, sizeof(rnd));
 	snprintf(via, sizeof(via), "SIP/2.0/%s %s:%u;branch=z9hG4bK%s.%08x",
 	         tp_proto_name(t->to.proto), host, port, rhex, pc->loop);
 	if (sip_edit_new(&e, pc->req) < 0 || sip_edit_ruri(e, t->uri) < 0 ||
@@ -1110,7 +1098,7 @@ void sipd_proxy_ack(struct sipd *s, const struct sip_msg *ack, const struct tsx_
 	if (!local_for(s, to.proto, to.addr.ss.ss_family, host, sizeof(host), &port) ||
 	    RAND_bytes(rnd, sizeof(rnd)) != 1)
 		return;
-	hex(rhex, rnd, sizeof(rnd));
+	sip_hex_encode(rhex, rnd, sizeof(rnd));
 	snprintf(via, sizeof(via), "SIP/2.0/%s %s:%u;branch=z9hG4bK%s", tp_proto_name(to.proto),
 	         host, port, rhex);
 	if (sip_edit_max_forwards(e) < 0 || sip_edit_via_push(e, sip_pl_cstr(via)) < 0 ||

@@ -124,7 +124,6 @@ bool sip_digest_qop_offered(struct sip_pl list, enum sip_digest_qop qop)
 static int hash_join(enum sip_digest_alg alg, const struct sip_pl *parts, size_t n, char *out,
                      size_t cap)
 {
-	static const char hex[] = "0123456789abcdef";
 	const EVP_MD *md = alg_md(alg);
 	unsigned char raw[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
@@ -150,11 +149,7 @@ static int hash_join(enum sip_digest_alg alg, const struct sip_pl *parts, size_t
 	EVP_MD_CTX_free(ctx);
 	if (!ok)
 		return SIP_ERR_UNSUPPORTED;
-	for (unsigned int i = 0; i < len; i++) {
-		out[2 * i] = hex[raw[i] >> 4];
-		out[2 * i + 1] = hex[raw[i] & 0x0f];
-	}
-	out[2 * len] = '\0';
+	sip_hex_encode(out, raw, len);
 	return (int)(2 * len);
 }
 

@@ -21,17 +21,6 @@
 
 /* ---- octets and escapes -------------------------------------------------- */
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static unsigned char lower(unsigned char c)
 {
 	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
@@ -45,8 +34,8 @@ static const char *pl_end(struct sip_pl s)
 
 static bool is_escape(const char *p, const char *end)
 {
-	return end - p >= 3 && p[0] == '%' && hexval((unsigned char)p[1]) >= 0 &&
-	       hexval((unsigned char)p[2]) >= 0;
+	return end - p >= 3 && p[0] == '%' && sip_hex_digit((char)p[1]) >= 0 &&
+	       sip_hex_digit((char)p[2]) >= 0;
 }
 
 /* The octet at *p, decoding a %HH escape, and advances *p past it. A '%'
@@ -58,8 +47,7 @@ static unsigned char next_octet(const char **p, const char *end)
 
 	if (is_escape(s, end)) {
 		*p = s + 3;
-		return (unsigned char)(hexval((unsigned char)s[1]) << 4 |
-		                       hexval((unsigned char)s[2]));
+		return (unsigned char)(sip_hex_digit((char)s[1]) << 4 | sip_hex_digit((char)s[2]));
 	}
 	*p = s + 1;
 	return (unsigned char)*s;

@@ -179,15 +179,15 @@ int ua_target(const struct sip_uri *uri, struct tsx_peer *to)
 
 void ua_random_hex(char *out, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char raw[64];
+	char all[2 * sizeof(raw) + 1];
 
 	if (n > 2 * sizeof(raw))
 		n = 2 * sizeof(raw);
 	if (RAND_bytes(raw, (int)((n + 1) / 2)) != 1)
 		abort(); /* predictable branches and tags would be a security hole */
-	for (size_t i = 0; i < n; i++)
-		out[i] = hex[(raw[i / 2] >> (i % 2 ? 0 : 4)) & 15];
+	sip_hex_encode(all, raw, (n + 1) / 2);
+	memcpy(out, all, n);
 	out[n] = '\0';
 }
 
