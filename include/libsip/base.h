@@ -150,6 +150,10 @@ struct sip_arena;
 /* Creates an arena that will never hand out more than limit bytes in total.
  * Returns 0 or SIP_ERR_NOMEM. */
 int sip_arena_new(struct sip_arena **out, size_t limit);
+/* The same with a first block of `first` bytes instead of the default
+ * 8 KiB: for arenas that live long and hold little (a transaction's copy
+ * of its request), where the default block would be mostly empty. */
+int sip_arena_new_sized(struct sip_arena **out, size_t limit, size_t first);
 /* Frees the arena and everything allocated from it. NULL is a no-op. */
 void sip_arena_free(struct sip_arena *a);
 /* Forgets all allocations but keeps the first block for reuse. */

@@ -43,11 +43,17 @@ static struct block *block_new(size_t size)
 
 int sip_arena_new(struct sip_arena **out, size_t limit)
 {
+	return sip_arena_new_sized(out, limit, ARENA_BLOCK);
+}
+
+int sip_arena_new_sized(struct sip_arena **out, size_t limit, size_t first)
+{
 	struct sip_arena *a = calloc(1, sizeof(*a));
 
 	if (!a)
 		return SIP_ERR_NOMEM;
-	a->first = block_new(ARENA_BLOCK);
+	first = (first + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	a->first = block_new(first ? first : ARENA_ALIGN);
 	if (!a->first) {
 		free(a);
 		return SIP_ERR_NOMEM;
@@ -99,7 +105,9 @@ void *sip_arena_alloc(struct sip_arena *a, size_t n)
 	if (need < n || need > a->limit - a->used)
 		return NULL;
 	if (b->size - b->used < need) {
-		size_t size = need > ARENA_BLOCK ? need : ARENA_BLOCK;
+		/* After a small first block, the next is only twice its size. */
+		size_t base = b->size * 2 < ARENA_BLOCK ? b->size * 2 : ARENA_BLOCK;
+		size_t size = need > base ? need : base;
 		/* Grow geometrically so a large message costs few mallocs. */
 		if (size < b->size * 2 && b->size * 2 <= a->limit)
 			size = b->size * 2;
