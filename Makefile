@@ -53,6 +53,7 @@ bench: build
 	$(RELEASE)/bench_parse
 	bench/bootstrap
 	bench/options
+	bench/register
 
 FORMATTED := include/libsip/*.h src/*/*.c src/*/*.h tests/unit/*.c tests/support/*.h fuzz/*.c bench/*.c
 
