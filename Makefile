@@ -54,6 +54,7 @@ bench: build
 	bench/bootstrap
 	bench/options
 	bench/register
+	bench/calls
 
 FORMATTED := include/libsip/*.h src/*/*.c src/*/*.h tests/unit/*.c tests/support/*.h fuzz/*.c bench/*.c
 
