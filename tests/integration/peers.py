@@ -357,10 +357,18 @@ class BaresipPhone:
     it sends and receives to dump-<time>-enc.wav / -dec.wav in confdir,
     and ctrl_tcp for remote control (menu.so provides the commands).
     baresip 1.0 has no `apistate` command: registration is read from
-    `reginfo`, calls from the events ctrl_tcp pushes."""
+    `reginfo`, calls from the events ctrl_tcp pushes.
 
-    def __init__(self, confdir, srv, aor, password, freq):
+    For the sipua tests: play=PATH makes a WAV its microphone instead
+    (aufile; at the file's own rate and channel count, so an 8 kHz mono
+    file needs no resampling; baresip hangs up when it ends, so make it
+    longer than the call), and srv=None makes a phone for direct calls:
+    no outbound proxy and no registration (regint=0); it is reached at
+    uri() and answers by itself as well."""
+
+    def __init__(self, confdir, srv, aor, password, freq=1000, play=None):
         import json  # noqa: F401  (used by the methods)
+        import wave
         os.makedirs(confdir, exist_ok=True)
         self.confdir = str(confdir)
         self.aor = aor
@@ -380,15 +388,23 @@ class BaresipPhone:
                     "module_app menu.so\n"
                     "module_app ctrl_tcp.so\n"
                     f"ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}\n"
-                    f"audio_source ausine,{freq}\n"
                     f"audio_player aubridge,null-{name}\n"
                     f"audio_alert aubridge,alert-{name}\n"
-                    "ausrc_srate 48000\n"
-                    "ausrc_channels 2\n"
                     f"snd_path {confdir}\n")
+            if play:
+                with wave.open(str(play)) as w:
+                    rate, channels = w.getframerate(), w.getnchannels()
+                f.write("module aufile.so\n"
+                        f"audio_source aufile,{play}\n"
+                        f"ausrc_srate {rate}\n"
+                        f"ausrc_channels {channels}\n")
+            else:
+                f.write(f"audio_source ausine,{freq}\n"
+                        "ausrc_srate 48000\n"
+                        "ausrc_channels 2\n")
         params = (f";auth_pass={password}" if password else "") + \
-            f';outbound="sip:{srv.host}:{srv.port}";regint=600;answermode=auto' \
-            ";audio_codecs=PCMU/8000"
+            (f';outbound="sip:{srv.host}:{srv.port}";regint=600' if srv else ";regint=0") + \
+            ";answermode=auto;audio_codecs=PCMU/8000"
         with open(os.path.join(confdir, "accounts"), "w") as f:
             f.write(f"<{aor}>{params}\n")
         self.log_path = os.path.join(confdir, "baresip.log")
@@ -413,6 +429,11 @@ class BaresipPhone:
     def text(self):
         with open(self.log_path, errors="replace") as f:
             return f.read()
+
+    def uri(self):
+        """Where a direct call reaches it: its AOR's user at its own port."""
+        user = self.aor.split(":", 1)[1].split("@", 1)[0]
+        return f"sip:{user}@127.0.0.1:{self.port}"
 
     def _read(self, timeout):
         """Reads what arrives within timeout; returns the complete JSON
