@@ -1,10 +1,12 @@
 /*
  * config.c — sipd's command line: listeners, domains, workers, log level,
  * transport limits, the RFC 3261 timers, the location store and the
- * registrar's rules. Every error names the option
- * and exits with status 2.
+ * registrar's rules, from the command line and a config file (the file's
+ * reading is config_file.c). Every error names the option — or the file,
+ * line and key — and exits with status 2.
  */
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,56 +49,68 @@ static void usage(FILE *f, const char *prog)
 	        "                                  (default proxy)\n"
 	        "      --timer-c S                 an INVITE branch may ring this long (default "
 	        "181)\n"
+	        "      --dns HOST[:PORT]           the DNS server for RFC 3263 lookups (default: "
+	        "the system's)\n"
+	        "  -c, --config FILE               read options from FILE (INI; every option above "
+	        "is a\n"
+	        "                                  key; the command line overrides the file; "
+	        "SIGHUP\n"
+	        "                                  reads it again)\n"
+	        "      --check-config              check the configuration, print it, and exit\n"
 	        "  -h, --help                      this text\n"
 	        "  -V, --version                   the version\n",
 	        prog);
 }
 
+/* An error about the option at `where` ("--listen" or "FILE:LINE: listen"):
+ * one line on stderr. Returns 2, the exit status of a bad configuration. */
+static int bad(const char *where, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "sipd: %s: ", where);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 2;
+}
+
 /* A decimal option value within [min, max], else an error naming it. */
-static int num_opt(const char *name, const char *v, unsigned long min, unsigned long max,
+static int num_opt(const char *where, const char *v, unsigned long min, unsigned long max,
                    unsigned long *out)
 {
 	char *end;
 	unsigned long n;
 
 	n = strtoul(v, &end, 10);
-	if (!*v || *end || n < min || n > max || v[0] == '-') {
-		fprintf(stderr, "sipd: --%s: '%s' is not a number in %lu..%lu\n", name, v, min,
-		        max);
-		return 2;
-	}
+	if (!*v || *end || n < min || n > max || v[0] == '-')
+		return bad(where, "'%s' is not a number in %lu..%lu", v, min, max);
 	*out = n;
 	return 0;
 }
 
-static int add_listen(struct sipd_cfg *cfg, const char *spec)
+static int add_listen(struct sipd_cfg *cfg, const char *spec, const char *where)
 {
 	struct sipd_listen *l;
 
-	if (cfg->nlisten == SIPD_MAX_LISTEN) {
-		fprintf(stderr, "sipd: --listen: at most %d listeners\n", SIPD_MAX_LISTEN);
-		return 2;
-	}
+	if (cfg->nlisten == SIPD_MAX_LISTEN)
+		return bad(where, "at most %d listeners", SIPD_MAX_LISTEN);
 	l = &cfg->listen[cfg->nlisten];
-	if (tp_listen_spec_parse(spec, &l->proto, &l->addr) < 0) {
-		fprintf(stderr,
-		        "sipd: --listen: '%s' is not PROTO:ADDR[:PORT] "
-		        "(e.g. udp:127.0.0.1:5060, tcp:[::1]:5060)\n",
+	if (strlen(spec) >= sizeof(l->spec) || tp_listen_spec_parse(spec, &l->proto, &l->addr) < 0)
+		return bad(
+		        where,
+		        "'%s' is not PROTO:ADDR[:PORT] (e.g. udp:127.0.0.1:5060, tcp:[::1]:5060)",
 		        spec);
-		return 2;
-	}
 	snprintf(l->spec, sizeof(l->spec), "%s", spec);
 	cfg->nlisten++;
 	return 0;
 }
 
-static int add_domain(struct sipd_cfg *cfg, const char *name)
+static int add_domain(struct sipd_cfg *cfg, const char *name, const char *where)
 {
-	if (cfg->ndomains == SIPD_MAX_DOMAINS || !*name) {
-		fprintf(stderr, "sipd: --domain: '%s' refused (empty, or more than %d)\n", name,
-		        SIPD_MAX_DOMAINS);
-		return 2;
-	}
+	if (cfg->ndomains == SIPD_MAX_DOMAINS || !*name)
+		return bad(where, "'%s' refused (empty, or more than %d)", name, SIPD_MAX_DOMAINS);
 	if (!(cfg->domains[cfg->ndomains] = strdup(name)))
 		return 2;
 	cfg->ndomains++;
@@ -123,8 +137,11 @@ enum {
 	OPT_MODE,
 	OPT_TIMER_C,
 	OPT_DNS,
+	OPT_CHECK,
 };
 
+/* Every option with an argument is also a key of the config file, by the
+ * same name (config_file.c looks keys up here). */
 static const struct option options[] = {
         {"listen", required_argument, NULL, 'l'},
         {"domain", required_argument, NULL, 'd'},
@@ -148,137 +165,129 @@ static const struct option options[] = {
         {"mode", required_argument, NULL, OPT_MODE},
         {"timer-c", required_argument, NULL, OPT_TIMER_C},
         {"dns", required_argument, NULL, OPT_DNS},
+        {"config", required_argument, NULL, 'c'},
+        {"check-config", no_argument, NULL, OPT_CHECK},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
 };
 
-/* One option; returns 0, 1 (printed help/version) or 2 (error). */
-static int one_opt(struct sipd_cfg *cfg, int c, const char *arg, const char *prog)
+/* "on" or "off" into *out. */
+static int on_off(const char *where, const char *arg, bool *out)
 {
-	unsigned long n;
-	int r = 0;
+	if (strcmp(arg, "on") && strcmp(arg, "off"))
+		return bad(where, "'%s' is not on or off", arg);
+	*out = !strcmp(arg, "on");
+	return 0;
+}
 
+/* A string option into a fixed buffer. */
+static int text_opt(const char *where, const char *arg, char *out, size_t cap)
+{
+	if (!*arg || strlen(arg) >= cap)
+		return bad(where, "'%s' is empty or longer than %zu bytes", arg, cap - 1);
+	snprintf(out, cap, "%s", arg);
+	return 0;
+}
+
+/* The numeric options: where each goes and its bounds. */
+static int num_field(struct sipd_cfg *cfg, int c, const char *arg, const char *where)
+{
+	static const struct {
+		int c;
+		unsigned long min, max;
+	} lim[] = {
+	        {'w', 1, 256},
+	        {OPT_MAX_MSG, 1024, 16u << 20},
+	        {OPT_MAX_CONNS, 1, 1u << 20},
+	        {OPT_TCP_IDLE, 100, 86400000},
+	        {OPT_T1, 10, 60000},
+	        {OPT_T2, 10, 600000},
+	        {OPT_T4, 10, 600000},
+	        {OPT_NONCE_TTL, 5, 86400},
+	        {OPT_DEF_EXPIRES, 1, 1u << 30},
+	        {OPT_MIN_EXPIRES, 0, 1u << 30},
+	        {OPT_MAX_EXPIRES, 1, 1u << 30},
+	        /* §16.6 step 11: more than 3 minutes; shorter only for tests. */
+	        {OPT_TIMER_C, 1, 86400},
+	        {OPT_MAX_CONTACTS, 0, 1024},
+	};
+	unsigned long n = 0;
+	size_t k = 0;
+
+	while (k < sizeof(lim) / sizeof(lim[0]) && lim[k].c != c)
+		k++;
+	if (k == sizeof(lim) / sizeof(lim[0]))
+		return -1; /* not a numeric option */
+	if (num_opt(where, arg, lim[k].min, lim[k].max, &n))
+		return 2;
 	switch (c) {
-	case 'l': return add_listen(cfg, arg);
-	case 'd': return add_domain(cfg, arg);
-	case 'w':
-		if (!(r = num_opt("workers", arg, 1, 256, &n)))
-			cfg->tp.workers = (unsigned)n;
+	case 'w': cfg->tp.workers = (unsigned)n; break;
+	case OPT_MAX_MSG: cfg->tp.max_msg = n; break;
+	case OPT_MAX_CONNS: cfg->tp.max_conns = (unsigned)n; break;
+	case OPT_TCP_IDLE: cfg->tp.idle_ms = (unsigned)n; break;
+	case OPT_T1: cfg->tsx.t1_ms = (unsigned)n; break;
+	case OPT_T2: cfg->tsx.t2_ms = (unsigned)n; break;
+	case OPT_T4: cfg->tsx.t4_ms = (unsigned)n; break;
+	case OPT_NONCE_TTL: cfg->nonce_ttl = (unsigned)n; break;
+	case OPT_DEF_EXPIRES: cfg->reg.default_expires = (uint32_t)n; break;
+	case OPT_MIN_EXPIRES: cfg->reg.min_expires = (uint32_t)n; break;
+	case OPT_MAX_EXPIRES: cfg->reg.max_expires = (uint32_t)n; break;
+	case OPT_TIMER_C: cfg->timer_c = (unsigned)n; break;
+	default: cfg->max_contacts = n; break;
+	}
+	return 0;
+}
+
+/* One option with its argument; `where` names it in errors. Returns 0 or
+ * 2 (error printed). */
+static int one_opt(struct sipd_cfg *cfg, int c, const char *arg, const char *where)
+{
+	struct auth_cfg ac;
+	int r;
+
+	if ((r = num_field(cfg, c, arg, where)) >= 0)
 		return r;
+	switch (c) {
+	case 'l': return add_listen(cfg, arg, where);
+	case 'd': return add_domain(cfg, arg, where);
 	case OPT_LOG:
-		if ((cfg->log_level = sip_log_level_parse(arg)) < 0) {
-			fprintf(stderr,
-			        "sipd: --log-level: '%s' is not error, warn, info or debug\n", arg);
-			return 2;
-		}
+		if ((cfg->log_level = sip_log_level_parse(arg)) < 0)
+			return bad(where, "'%s' is not error, warn, info or debug", arg);
 		return 0;
-	case OPT_MAX_MSG:
-		if (!(r = num_opt("max-msg", arg, 1024, 16u << 20, &n)))
-			cfg->tp.max_msg = n;
-		return r;
-	case OPT_MAX_CONNS:
-		if (!(r = num_opt("max-conns", arg, 1, 1u << 20, &n)))
-			cfg->tp.max_conns = (unsigned)n;
-		return r;
-	case OPT_TCP_IDLE:
-		if (!(r = num_opt("tcp-idle", arg, 100, 86400000, &n)))
-			cfg->tp.idle_ms = (unsigned)n;
-		return r;
-	case OPT_T1:
-		if (!(r = num_opt("t1", arg, 10, 60000, &n)))
-			cfg->tsx.t1_ms = (unsigned)n;
-		return r;
-	case OPT_T2:
-		if (!(r = num_opt("t2", arg, 10, 600000, &n)))
-			cfg->tsx.t2_ms = (unsigned)n;
-		return r;
-	case OPT_T4:
-		if (!(r = num_opt("t4", arg, 10, 600000, &n)))
-			cfg->tsx.t4_ms = (unsigned)n;
-		return r;
-	case OPT_LOCATION:
-		if (strlen(arg) >= sizeof(cfg->location)) {
-			fprintf(stderr, "sipd: --location: too long\n");
-			return 2;
-		}
-		snprintf(cfg->location, sizeof(cfg->location), "%s", arg);
-		return 0;
-	case OPT_AUTH:
-		if (strcmp(arg, "on") && strcmp(arg, "off")) {
-			fprintf(stderr, "sipd: --auth: '%s' is not on or off\n", arg);
-			return 2;
-		}
-		cfg->auth = !strcmp(arg, "on");
-		return 0;
-	case OPT_AUTH_ALGS: {
-		struct auth_cfg ac;
-		if (strlen(arg) >= sizeof(cfg->auth_algs) || auth_algs_parse(&ac, arg) < 0) {
-			fprintf(stderr,
-			        "sipd: --auth-algorithms: '%s' is not a list of distinct SHA-256, "
-			        "MD5, SHA-512-256\n",
-			        arg);
-			return 2;
-		}
+	case OPT_LOCATION: return text_opt(where, arg, cfg->location, sizeof(cfg->location));
+	case OPT_DNS: return text_opt(where, arg, cfg->dns, sizeof(cfg->dns));
+	case OPT_AUTH: return on_off(where, arg, &cfg->auth);
+	case OPT_RECORD_ROUTE: return on_off(where, arg, &cfg->record_route);
+	case OPT_AUTH_ALGS:
+		if (strlen(arg) >= sizeof(cfg->auth_algs) || auth_algs_parse(&ac, arg) < 0)
+			return bad(where,
+			           "'%s' is not a list of distinct SHA-256, MD5, SHA-512-256", arg);
 		snprintf(cfg->auth_algs, sizeof(cfg->auth_algs), "%s", arg);
 		return 0;
-	}
-	case OPT_NONCE_TTL:
-		if (!(r = num_opt("nonce-ttl", arg, 5, 86400, &n)))
-			cfg->nonce_ttl = (unsigned)n;
-		return r;
-	case OPT_DEF_EXPIRES:
-		if (!(r = num_opt("default-expires", arg, 1, 1u << 30, &n)))
-			cfg->reg.default_expires = (uint32_t)n;
-		return r;
-	case OPT_MIN_EXPIRES:
-		if (!(r = num_opt("min-expires", arg, 0, 1u << 30, &n)))
-			cfg->reg.min_expires = (uint32_t)n;
-		return r;
-	case OPT_MAX_EXPIRES:
-		if (!(r = num_opt("max-expires", arg, 1, 1u << 30, &n)))
-			cfg->reg.max_expires = (uint32_t)n;
-		return r;
-	case OPT_DNS:
-		if (strlen(arg) >= sizeof(cfg->dns) || !*arg) {
-			fprintf(stderr, "sipd: --dns: '%s' is not HOST[:PORT]\n", arg);
-			return 2;
-		}
-		snprintf(cfg->dns, sizeof(cfg->dns), "%s", arg);
-		return 0;
-	case OPT_TIMER_C:
-		/* §16.6 step 11: more than 3 minutes; shorter only for tests. */
-		if (!(r = num_opt("timer-c", arg, 1, 86400, &n)))
-			cfg->timer_c = (unsigned)n;
-		return r;
 	case OPT_MODE:
-		if (strcmp(arg, "proxy") && strcmp(arg, "redirect")) {
-			fprintf(stderr, "sipd: --mode: '%s' is not proxy or redirect\n", arg);
-			return 2;
-		}
+		if (strcmp(arg, "proxy") && strcmp(arg, "redirect"))
+			return bad(where, "'%s' is not proxy or redirect", arg);
 		cfg->redirect = !strcmp(arg, "redirect");
 		return 0;
-	case OPT_RECORD_ROUTE:
-		if (strcmp(arg, "on") && strcmp(arg, "off")) {
-			fprintf(stderr, "sipd: --record-route: '%s' is not on or off\n", arg);
-			return 2;
-		}
-		cfg->record_route = !strcmp(arg, "on");
-		return 0;
-	case OPT_MAX_CONTACTS:
-		if (!(r = num_opt("max-contacts", arg, 0, 1024, &n)))
-			cfg->max_contacts = n;
-		return r;
-	case 'h': usage(stdout, prog); return 1;
-	case 'V': printf("sipd %s\n", SIPD_VERSION); return 1;
-	default: usage(stderr, prog); return 2;
+	default: return bad(where, "unknown option");
 	}
 }
 
-int sipd_cfg_parse(struct sipd_cfg *cfg, int argc, char **argv)
+int sipd_cfg_key(struct sipd_cfg *cfg, const char *key, const char *value, const char *where)
 {
-	int c, r;
+	for (const struct option *o = options; o->name; o++) {
+		if (strcmp(o->name, key) != 0)
+			continue;
+		if (o->has_arg != required_argument || o->val == 'c')
+			return bad(where, "not a key of the config file (a command-line switch)");
+		return one_opt(cfg, o->val, value, where);
+	}
+	return bad(where, "unknown key");
+}
 
+static void defaults(struct sipd_cfg *cfg)
+{
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->log_level = SIP_LOG_INFO;
 	tp_cfg_default(&cfg->tp);
@@ -293,27 +302,102 @@ int sipd_cfg_parse(struct sipd_cfg *cfg, int argc, char **argv)
 	cfg->reg.default_expires = 3600;
 	cfg->reg.min_expires = 60;
 	cfg->reg.max_expires = 3600;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "l:d:w:hV", options, NULL)) != -1)
-		if ((r = one_opt(cfg, c, optarg, argv[0])) != 0)
-			return r;
-	if (optind < argc) {
-		fprintf(stderr, "sipd: unexpected argument '%s' (see --help)\n", argv[optind]);
-		return 2;
-	}
+}
+
+/* What the options together must satisfy, after the file and the command
+ * line. */
+static int check(struct sipd_cfg *cfg)
+{
 	if (cfg->tsx.t2_ms < cfg->tsx.t1_ms) {
-		fprintf(stderr, "sipd: --t2 (%u) must not be below --t1 (%u)\n", cfg->tsx.t2_ms,
+		fprintf(stderr, "sipd: t2 (%u) must not be below t1 (%u)\n", cfg->tsx.t2_ms,
 		        cfg->tsx.t1_ms);
 		return 2;
 	}
 	if (cfg->reg.min_expires > cfg->reg.max_expires) {
-		fprintf(stderr, "sipd: --min-expires (%u) must not exceed --max-expires (%u)\n",
+		fprintf(stderr, "sipd: min-expires (%u) must not exceed max-expires (%u)\n",
 		        cfg->reg.min_expires, cfg->reg.max_expires);
 		return 2;
 	}
-	if (cfg->nlisten == 0 &&
-	    (add_listen(cfg, "udp:127.0.0.1:5060") || add_listen(cfg, "tcp:127.0.0.1:5060")))
+	if (cfg->nlisten == 0 && (add_listen(cfg, "udp:127.0.0.1:5060", "listen") ||
+	                          add_listen(cfg, "tcp:127.0.0.1:5060", "listen")))
 		return 2;
+	return 0;
+}
+
+/* The switches that decide what happens before the options are applied:
+ * -c FILE, --check-config, --help, --version. Unknown options are left to
+ * the second pass, which reports them. */
+static int first_pass(struct sipd_cfg *cfg, int argc, char **argv)
+{
+	int c;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "l:d:w:c:hV", options, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			if (strlen(optarg) >= sizeof(cfg->config_file))
+				return bad("--config", "path too long");
+			snprintf(cfg->config_file, sizeof(cfg->config_file), "%s", optarg);
+			break;
+		case OPT_CHECK: cfg->check_only = true; break;
+		case 'h': usage(stdout, argv[0]); return 1;
+		case 'V': printf("sipd %s\n", SIPD_VERSION); return 1;
+		default: break;
+		}
+	}
+	opterr = 1;
+	return 0;
+}
+
+/* The command line over what the file set: a --listen or --domain given
+ * here replaces the file's list instead of adding to it. */
+static int command_line(struct sipd_cfg *cfg, int argc, char **argv)
+{
+	bool listen_seen = false, domain_seen = false;
+	char where[64];
+	int c, r, idx;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "l:d:w:c:hV", options, &idx)) != -1) {
+		if (c == 'c' || c == OPT_CHECK)
+			continue;
+		if (c == '?' || c == ':') {
+			usage(stderr, argv[0]);
+			return 2;
+		}
+		if (c == 'l' && !listen_seen) {
+			listen_seen = true;
+			cfg->nlisten = 0;
+		}
+		if (c == 'd' && !domain_seen) {
+			domain_seen = true;
+			sipd_cfg_free(cfg);
+		}
+		for (const struct option *o = options; o->name; o++)
+			if (o->val == c)
+				snprintf(where, sizeof(where), "--%s", o->name);
+		if ((r = one_opt(cfg, c, optarg, where)) != 0)
+			return r;
+	}
+	if (optind < argc)
+		return bad(argv[optind], "unexpected argument (see --help)");
+	return 0;
+}
+
+int sipd_cfg_parse(struct sipd_cfg *cfg, int argc, char **argv)
+{
+	int r;
+
+	defaults(cfg);
+	cfg->argc = argc;
+	cfg->argv = argv;
+	if ((r = first_pass(cfg, argc, argv)) != 0)
+		return r;
+	if (cfg->config_file[0] && (r = sipd_cfg_read_file(cfg, cfg->config_file)) != 0)
+		return r;
+	if ((r = command_line(cfg, argc, argv)) != 0 || (r = check(cfg)) != 0)
+		return r;
 	return 0;
 }
 

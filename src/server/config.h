@@ -1,10 +1,13 @@
 /*
  * config.h — sipd's configuration: every command-line option, with its
- * default. Immutable once the server runs (process-wide, read by every
- * worker).
+ * default, from the command line and an INI file. Immutable once the
+ * server runs: SIGHUP builds a new one and the server swaps the pointer
+ * (the old one stays allocated until exit, as workers may still read it).
  */
 #ifndef SIPD_CONFIG_H
 #define SIPD_CONFIG_H
+
+#include <stdio.h>
 
 #include "libsip/transport.h"
 #include "libsip/tsx.h"
@@ -38,6 +41,11 @@ struct sipd_cfg {
 	struct {
 		uint32_t default_expires, min_expires, max_expires;
 	} reg;
+
+	char config_file[512]; /* -c FILE, "" for none */
+	bool check_only;       /* --check-config */
+	int argc;              /* the command line, applied again over the file on reload */
+	char **argv;
 };
 
 #define SIPD_DEFAULT_LOCATION "sqlite:/var/lib/sipd/location.db"
@@ -47,6 +55,25 @@ struct sipd_cfg {
 int sipd_cfg_parse(struct sipd_cfg *cfg, int argc, char **argv);
 /* Frees what sipd_cfg_parse allocated. */
 void sipd_cfg_free(struct sipd_cfg *cfg);
+
+/* One key of the config file (a long option's name) with its value;
+ * `where` ("FILE:LINE: key") prefixes an error. Returns 0 or 2. */
+int sipd_cfg_key(struct sipd_cfg *cfg, const char *key, const char *value, const char *where);
+
+/* ---- config_file.c ---- */
+
+/* Applies the INI file at path over cfg: keys at the top or in a [sipd]
+ * section. Every error (syntax, unknown key, bad value, other section) is
+ * printed as "sipd: FILE:LINE: key: reason". Returns 0 or 2. */
+int sipd_cfg_read_file(struct sipd_cfg *cfg, const char *path);
+/* Writes cfg as a config file sipd would read back to the same effect. */
+void sipd_cfg_print(const struct sipd_cfg *cfg, FILE *f);
+/* SIGHUP: the file and the command line read again into a new *out,
+ * whose settings that need a restart (listeners, workers, store, timers,
+ * transport limits, DNS, digest algorithms and nonce lifetime, contacts
+ * per AOR) are kept from old, each change logged as ignored. Returns 0, or
+ * 2 with old still in force (the errors logged). */
+int sipd_cfg_reload(const struct sipd_cfg *old, struct sipd_cfg **out);
 
 #define SIPD_VERSION "0.1.0"
 

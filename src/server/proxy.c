@@ -961,10 +961,11 @@ void sipd_proxy(struct sipd *s, struct tsx *st, const struct sip_msg *req,
 
 	/* Callers of our domains prove who they are; in-dialog requests
 	 * (they follow a Record-Route we placed), ACK and CANCEL do not. */
-	if (s->auth && local_caller && !in_dialog && method != SIP_METHOD_ACK &&
+	struct auth *auth = sipd_auth(s);
+	if (auth && local_caller && !in_dialog && method != SIP_METHOD_ACK &&
 	    method != SIP_METHOD_CANCEL) {
 		lowercase_host(pc->realm, sizeof(pc->realm), fu->host);
-		auth_check(s->auth, tsx_request(st), SIP_HDR_PROXY_AUTHORIZATION,
+		auth_check(auth, tsx_request(st), SIP_HDR_PROXY_AUTHORIZATION,
 		           sip_pl_cstr(pc->realm), &peer->src, on_caller_auth, pc);
 		return;
 	}

@@ -459,8 +459,9 @@ void sipd_register(struct sipd *s, struct tsx *st, const struct tsx_peer *peer)
 	r->want_path = sip_msg_has_token(r->req, SIP_HDR_SUPPORTED, "path");
 	/* §10.3: authentication (step 3) comes before the contacts are
 	 * looked at (step 6), so a stranger learns nothing of the rules. */
-	if (s->auth)
-		auth_check(s->auth, r->req, SIP_HDR_AUTHORIZATION, sip_pl_cstr(r->realm), &r->src,
+	struct auth *auth = sipd_auth(s);
+	if (auth)
+		auth_check(auth, r->req, SIP_HDR_AUTHORIZATION, sip_pl_cstr(r->realm), &r->src,
 		           on_auth, r);
 	else
 		bind_contacts(r);

@@ -184,11 +184,10 @@ static int open_store(struct sipd *s, const struct sipd_cfg *cfg)
 		        loc_err_name(err));
 		return err;
 	}
-	if (!cfg->auth) {
+	/* Made even when off: SIGHUP may switch it on (sipd_auth()). */
+	if (!cfg->auth)
 		sip_log(SIP_LOG_WARN, "authentication is off: anyone can register any address of "
 		                      "this server's domains");
-		return 0;
-	}
 	auth_cfg_default(&ac);
 	ac.nonce_ttl_s = cfg->nonce_ttl;
 	auth_algs_parse(&ac, cfg->auth_algs); /* checked by sipd_cfg_parse */

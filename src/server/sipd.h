@@ -25,12 +25,13 @@ struct sipd_stats {
 #define SIPD_MAX_WORKERS 256
 
 struct sipd {
-	const struct sipd_cfg *cfg;
+	/* Swapped whole on SIGHUP (main.c); read it once per decision. */
+	_Atomic(const struct sipd_cfg *) cfg;
 	struct sip_arena *arenas[SIPD_MAX_WORKERS]; /* one per worker, for parsing */
 	struct tp *tp;
 	struct tsx_layer *tsx;
 	struct loc_store *loc;
-	struct auth *auth;       /* NULL when authentication is off */
+	struct auth *auth;       /* used while cfg->auth is on: see sipd_auth() */
 	struct rs_resolver *dns; /* RFC 3263 lookups for host names */
 	int64_t last_expire;     /* when bindings were last expired (unix s) */
 	/* Proxied INVITEs waiting for a final response, for timer C. */
@@ -45,6 +46,14 @@ struct sipd {
 	} local[SIPD_MAX_LISTEN];
 	unsigned nlocal;
 };
+
+/* Digest authentication, or NULL while the configuration has it off. */
+static inline struct auth *sipd_auth(const struct sipd *s)
+{
+	const struct sipd_cfg *cfg = s->cfg;
+
+	return cfg->auth ? s->auth : NULL;
+}
 
 /* Creates the transport and transaction layer and binds every listener.
  * Returns 0 or a negative error (logged). */
