@@ -6,8 +6,9 @@ RELEASE   := build/release
 SANITIZE  := build/sanitize
 MSG       ?= tests/data/rfc4475/wsinv.dat
 FUZZ_SECONDS ?= 300
+PREFIX    ?= /usr/local
 
-.PHONY: all bootstrap build sanitize test run parse fuzz bench clean format-check format
+.PHONY: all bootstrap build sanitize test run parse fuzz bench install clean format-check format
 
 all: build
 
@@ -41,6 +42,11 @@ SIPD_ARGS ?= --listen udp:127.0.0.1:5060 --listen tcp:127.0.0.1:5060 --domain lo
 run: build
 	@mkdir -p var
 	$(RELEASE)/sipd $(SIPD_ARGS)
+
+# The programs, man pages, example config, systemd unit, libsip with its
+# headers and pkg-config file: make install [PREFIX=/usr] [DESTDIR=/tmp/pkg]
+install: build
+	DESTDIR=$(DESTDIR) cmake --install $(RELEASE) --prefix $(PREFIX)
 
 # The parser demo: what sipd's parser finds in a message file.
 parse: build
