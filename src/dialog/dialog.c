@@ -163,6 +163,11 @@ const char *dlg_next_hop(const struct dlg *d)
 	return d->nroute ? d->route[0] : d->remote_target;
 }
 
+const char *dlg_request_uri(const struct dlg *d)
+{
+	return dlg_strict_route(d) ? d->route[0] : d->remote_target;
+}
+
 static void put_route(struct sip_wbuf *w, const char *uri)
 {
 	sip_wbuf_put(w, SIP_PL("Route: <"));
@@ -177,8 +182,7 @@ static void put_start(const struct dlg *d, struct sip_wbuf *w, const char *metho
 {
 	bool strict = dlg_strict_route(d);
 
-	sip_build_request_line(w, sip_pl_cstr(method),
-	                       sip_pl_cstr(strict ? d->route[0] : d->remote_target));
+	sip_build_request_line(w, sip_pl_cstr(method), sip_pl_cstr(dlg_request_uri(d)));
 	for (size_t i = strict ? 1 : 0; i < d->nroute; i++)
 		put_route(w, d->route[i]);
 	if (strict)

@@ -82,6 +82,10 @@ bool dlg_strict_route(const struct dlg *d);
  * the route set, else the remote target. */
 const char *dlg_next_hop(const struct dlg *d);
 
+/* The Request-URI of the dialog's next request: the remote target, or
+ * the strict router's URI (§12.2.1.1). The digest-uri of its credentials. */
+const char *dlg_request_uri(const struct dlg *d);
+
 /* What a request needs besides the dialog. */
 struct dlg_req {
 	const char *method;  /* "INVITE", "BYE", "ACK", ... */

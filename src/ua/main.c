@@ -1,100 +1,407 @@
 /*
- * main.c — the sipua program: options, then the command.
- *
- *   sipua [--local ADDR[:PORT]] [--t1 MS] [--t2 MS] options URI
+ * main.c — the sipua program (notes/sipua_cli.md): options, then one of
+ * the commands (register, call, answer, options) or the interactive mode,
+ * then an orderly end. The main thread only watches: stdin in interactive
+ * mode, SIGINT/SIGTERM through a signalfd, and every 50 ms whether the
+ * command is done; the transport worker and its tick do the signalling,
+ * the media engine's thread the RTP. At the end every call still up is
+ * hung up (BYE, CANCEL or a final response), the registration removed,
+ * and only then is everything stopped and freed.
  */
-#include <getopt.h>
+#include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "app.h"
 #include "libsip/log.h"
 #include "sipua.h"
-#include "ua.h"
 
-static void usage(FILE *f)
+#define SHUTDOWN_MS 5000
+
+/* ---- hooks from the user agent core (worker thread) --------------------------- */
+
+static void on_request(void *arg, struct tsx *st, const struct sip_msg *req,
+                       const struct tsx_peer *from)
 {
-	fprintf(f, "usage: sipua [options] COMMAND\n"
-	           "commands:\n"
-	           "  options URI               ask URI what it supports (exit 0 on 2xx)\n"
-	           "options:\n"
-	           "  --local ADDR[:PORT]       local address (default 127.0.0.1, any port)\n"
-	           "  --t1 MS --t2 MS           RFC 3261 timers (default 500, 4000)\n"
-	           "  --log-level LEVEL         error, warn (default), info or debug\n");
+	uas_request(arg, st, req, from);
 }
 
-static int num(const char *name, const char *v, unsigned *out)
+static void on_ack(void *arg, const struct sip_msg *ack, const struct tsx_peer *from)
 {
-	char *end;
-	unsigned long n = strtoul(v, &end, 10);
+	(void)from;
+	uas_ack(arg, ack);
+}
 
-	if (!*v || *end || n < 1 || n > 600000) {
-		fprintf(stderr, "sipua: --%s: '%s' is not a number in 1..600000\n", name, v);
+static void on_stray(void *arg, const struct sip_msg *resp, const struct tsx_peer *from)
+{
+	struct app *a = arg;
+
+	(void)from;
+	if (sip_msg_status(resp) < 200 || sip_msg_status(resp) >= 300)
+		return;
+	pthread_mutex_lock(&a->mu);
+	uac_stray_2xx(a, resp);
+	pthread_mutex_unlock(&a->mu);
+}
+
+/* The calls' timers, and freeing the calls no transaction can name any
+ * more. */
+static void on_tick(void *arg, uint64_t now)
+{
+	struct app *a = arg;
+
+	pthread_mutex_lock(&a->mu);
+	for (struct call **pp = &a->calls, *c; (c = *pp);) {
+		call_tick(c, now);
+		if (c->state == CALL_ENDED && !c->pending && now >= c->at_free) {
+			*pp = c->next;
+			call_free(c);
+		} else {
+			pp = &c->next;
+		}
+	}
+	reg_tick(a, now);
+	pthread_mutex_unlock(&a->mu);
+}
+
+static const struct ua_hooks hooks = {
+        .request = on_request,
+        .ack = on_ack,
+        .stray = on_stray,
+        .tick = on_tick,
+};
+
+/* ---- set-up ---------------------------------------------------------------------- */
+
+/* The user part of a SIP URI, or "sipua". */
+static void user_part(const char *aor, char *out, size_t cap)
+{
+	struct sip_uri u;
+
+	if (aor && sip_uri_parse(&u, sip_pl_cstr(aor)) == 0 && u.user.len)
+		snprintf(out, cap, "%.*s", (int)u.user.len, u.user.p);
+	else
+		snprintf(out, cap, "sipua");
+}
+
+static int identity(struct app *a)
+{
+	const struct sipua_cfg *cfg = a->cfg;
+	char user[128], host[80];
+	uint16_t port = tp_addr_port(&a->ua.udp);
+
+	tp_addr_host(&a->ua.udp, a->local_ip, sizeof(a->local_ip));
+	snprintf(host, sizeof(host), strchr(a->local_ip, ':') ? "[%s]" : "%s", a->local_ip);
+	user_part(cfg->user, user, sizeof(user));
+	if (cfg->user)
+		snprintf(a->aor, sizeof(a->aor), "%s", cfg->user);
+	else
+		snprintf(a->aor, sizeof(a->aor), "sip:%s@%s", user, host);
+	snprintf(a->contact, sizeof(a->contact), "<sip:%s@%s:%u>", user, host, port);
+	if (cfg->auth_user)
+		snprintf(user, sizeof(user), "%s", cfg->auth_user);
+	dlg_auth_init(&a->auth, user, cfg->password);
+	return 0;
+}
+
+static int start(struct app *a, struct sipua_cfg *cfg)
+{
+	struct ua_cfg uc = {.local = cfg->listen, .dns = cfg->dns, .tsx = cfg->tsx};
+	struct media_engine_cfg mc = {.port_min = cfg->rtp_lo, .port_max = cfg->rtp_hi};
+	pthread_mutexattr_t attr;
+	char err[256];
+
+	memset(a, 0, sizeof(*a));
+	a->cfg = cfg;
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&a->mu, &attr);
+	pthread_mutexattr_destroy(&attr);
+	pthread_mutex_init(&a->out_mu, NULL);
+	uc.hooks = &hooks;
+	uc.hooks_arg = a;
+	/* Hold the lock until the identity is set: a request may come as soon
+	 * as the worker runs. */
+	pthread_mutex_lock(&a->mu);
+	if (ua_start(&a->ua, &uc) < 0) {
+		pthread_mutex_unlock(&a->mu);
+		ev_error(a, "cannot listen on %s", cfg->listen);
+		return 1;
+	}
+	identity(a);
+	mc.local_addr = a->local_ip;
+	if (media_engine_new(&a->media, &mc, err, sizeof(err)) < 0) {
+		pthread_mutex_unlock(&a->mu);
+		ev_error(a, "media: %s", err);
+		return 1;
+	}
+	pthread_mutex_unlock(&a->mu);
+	return 0;
+}
+
+/* Files named on the command line must be usable before anything starts:
+ * a typo is exit status 2, not a failed call later. */
+static int check_files(const struct sipua_cfg *cfg)
+{
+	FILE *f;
+
+	if (cfg->play && !(f = fopen(cfg->play, "rb"))) {
+		fprintf(stderr, "sipua: --play %s: %s\n", cfg->play, strerror(errno));
 		return 2;
 	}
-	*out = (unsigned)n;
+	if (cfg->play)
+		fclose(f);
 	return 0;
+}
+
+/* ---- interactive commands ------------------------------------------------------ */
+
+static struct call *pick(struct app *a, const char *id, enum call_state want, bool any)
+{
+	if (id && *id)
+		return call_by_id(a, id);
+	for (struct call *c = a->calls; c; c = c->next)
+		if (c->state == want || (any && c->state != CALL_ENDED))
+			return c;
+	return NULL;
+}
+
+/* One stdin line; returns false on quit. Runs under a->mu. */
+static bool command(struct app *a, char *line)
+{
+	char *cmd = strtok(line, " \t\r\n"), *arg = strtok(NULL, " \t\r\n");
+	char *arg2 = strtok(NULL, " \t\r\n");
+	struct call *c;
+
+	if (!cmd)
+		return true;
+	if (!strcmp(cmd, "quit") || !strcmp(cmd, "exit"))
+		return false;
+	if (!strcmp(cmd, "status")) {
+		app_status(a);
+	} else if (!strcmp(cmd, "call") && arg) {
+		uac_call(a, arg);
+	} else if (!strcmp(cmd, "answer")) {
+		if ((c = pick(a, arg, CALL_INCOMING, false)))
+			uas_answer(c);
+	} else if (!strcmp(cmd, "hangup")) {
+		if ((c = pick(a, arg, CALL_ACTIVE, true)))
+			call_hangup(c);
+	} else if (!strcmp(cmd, "hold") || !strcmp(cmd, "resume")) {
+		if ((c = pick(a, arg, CALL_ACTIVE, false)))
+			call_hold(c, cmd[0] == 'h');
+	} else if (!strcmp(cmd, "dtmf") && arg) {
+		if ((c = pick(a, arg2, CALL_ACTIVE, false)))
+			call_dtmf(c, arg);
+	} else {
+		ev_error(a,
+		         "unknown command '%s' (call URI, answer, hangup, hold, resume, dtmf "
+		         "DIGITS, status, quit)",
+		         cmd);
+	}
+	return true;
+}
+
+/* Reads what stdin has; false at its end or on quit. */
+static bool read_stdin(struct app *a, char *buf, size_t cap, size_t *len)
+{
+	ssize_t n = read(0, buf + *len, cap - 1 - *len);
+	bool go = true;
+	char *nl;
+
+	if (n <= 0)
+		return n < 0 && errno == EINTR;
+	*len += (size_t)n;
+	buf[*len] = '\0';
+	while (go && (nl = strchr(buf, '\n'))) {
+		*nl = '\0';
+		pthread_mutex_lock(&a->mu);
+		go = command(a, buf);
+		pthread_mutex_unlock(&a->mu);
+		*len -= (size_t)(nl + 1 - buf);
+		memmove(buf, nl + 1, *len + 1);
+	}
+	if (*len == cap - 1)
+		*len = 0; /* a line too long for a command: drop it */
+	return go;
+}
+
+/* ---- the run -------------------------------------------------------------------- */
+
+enum { RUNNING = -1 };
+
+/* Whether the command is done, and its exit status. Runs under a->mu. */
+static int verdict(struct app *a, uint64_t now, uint64_t *reg_since)
+{
+	const struct sipua_cfg *cfg = a->cfg;
+	int st = 0, rs = reg_state(a, &st);
+
+	if (rs == -1)
+		return 1;
+	if (rs == 1 && !*reg_since)
+		*reg_since = now;
+	if (!cfg->cmd)
+		return RUNNING;
+	if (!strcmp(cfg->cmd, "register"))
+		return rs == 1 && cfg->duration_ms && now >= *reg_since + cfg->duration_ms
+		               ? 0
+		               : RUNNING;
+	if (!strcmp(cfg->cmd, "call"))
+		return a->ended >= cfg->calls ? (a->good == cfg->calls ? 0 : 1) : RUNNING;
+	if (!strcmp(cfg->cmd, "answer") && cfg->max_calls && a->ended >= cfg->max_calls)
+		return 0;
+	return RUNNING;
+}
+
+static int run(struct app *a, int sfd)
+{
+	bool interactive = !a->cfg->cmd, in_open = interactive;
+	uint64_t reg_since = 0;
+	char line[4096];
+	size_t len = 0;
+	int rc = RUNNING;
+
+	while (rc == RUNNING) {
+		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN}, {.fd = 0, .events = POLLIN}};
+
+		if (poll(p, in_open ? 2 : 1, 50) > 0) {
+			if (p[0].revents & POLLIN)
+				return 0; /* SIGINT/SIGTERM: end in order */
+			if (in_open && (p[1].revents & (POLLIN | POLLHUP)) &&
+			    !read_stdin(a, line, sizeof(line), &len))
+				return 0;
+		}
+		pthread_mutex_lock(&a->mu);
+		rc = verdict(a, tp_now_ms(), &reg_since);
+		pthread_mutex_unlock(&a->mu);
+	}
+	return rc;
+}
+
+/* Hangs up what is up and un-registers, then waits (bounded) for it. */
+static void wind_down(struct app *a)
+{
+	uint64_t end = tp_now_ms() + SHUTDOWN_MS;
+	bool busy = true;
+	int st;
+
+	pthread_mutex_lock(&a->mu);
+	a->stopping = true;
+	for (struct call *c = a->calls; c; c = c->next)
+		call_hangup(c);
+	reg_stop(a);
+	pthread_mutex_unlock(&a->mu);
+	while (busy && tp_now_ms() < end) {
+		nanosleep(&(struct timespec){.tv_nsec = 20000000}, NULL);
+		pthread_mutex_lock(&a->mu);
+		busy = reg_state(a, &st) == 0;
+		for (struct call *c = a->calls; c && !busy; c = c->next)
+			busy = c->state != CALL_ENDED;
+		pthread_mutex_unlock(&a->mu);
+	}
+}
+
+static void finish(struct app *a)
+{
+	/* The worker first: after it no callback can touch a call. */
+	ua_stop(&a->ua);
+	for (struct call *c = a->calls, *next; c; c = next) {
+		next = c->next;
+		if (c->state != CALL_ENDED)
+			call_end(c, "error", 0);
+		call_free(c);
+	}
+	a->calls = NULL;
+	if (a->media)
+		media_engine_free(a->media);
+	reg_free(a);
+	pthread_mutex_destroy(&a->mu);
+	pthread_mutex_destroy(&a->out_mu);
+}
+
+static int begin(struct app *a)
+{
+	const struct sipua_cfg *cfg = a->cfg;
+	int rc = 0;
+
+	pthread_mutex_lock(&a->mu);
+	if (cfg->cmd && !strcmp(cfg->cmd, "register"))
+		reg_start(a);
+	else if ((!cfg->cmd || !strcmp(cfg->cmd, "answer")) && cfg->user && cfg->password)
+		reg_start(a);
+	if (cfg->cmd && !strcmp(cfg->cmd, "call"))
+		for (unsigned i = 0; i < cfg->calls && rc == 0; i++)
+			rc = uac_call(a, cfg->target);
+	pthread_mutex_unlock(&a->mu);
+	return rc == SIP_ERR_URI ? 2 : rc < 0 ? 1 : 0;
+}
+
+static int run_options(struct sipua_cfg *cfg)
+{
+	struct ua_cfg uc = {.local = cfg->listen, .dns = cfg->dns, .tsx = cfg->tsx};
+	struct ua ua;
+	int rc;
+
+	if (ua_start(&ua, &uc) < 0) {
+		fprintf(stderr, "sipua: cannot start on %s\n", cfg->listen);
+		ua_stop(&ua);
+		return 1;
+	}
+	rc = sipua_options(&ua, cfg->target);
+	ua_stop(&ua);
+	return rc;
+}
+
+static int block_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	/* Before any thread starts, so every thread inherits the mask and the
+	 * signals reach only the signalfd. */
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sigdelset(&set, SIGPIPE);
+	return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
 int main(int argc, char **argv)
 {
-	enum { OPT_LOCAL = 256, OPT_T1, OPT_T2, OPT_LOG };
-	static const struct option opts[] = {
-	        {"local", required_argument, NULL, OPT_LOCAL},
-	        {"t1", required_argument, NULL, OPT_T1},
-	        {"t2", required_argument, NULL, OPT_T2},
-	        {"log-level", required_argument, NULL, OPT_LOG},
-	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
-	};
-	struct ua_cfg cfg = {.local = "127.0.0.1"};
-	struct ua ua;
-	sigset_t set;
-	int c, rc, level = SIP_LOG_WARN;
+	struct sipua_cfg cfg;
+	struct app a;
+	int rc, sfd;
 
-	tsx_cfg_default(&cfg.tsx);
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_LOCAL: cfg.local = optarg; break;
-		case OPT_T1:
-			if (num("t1", optarg, &cfg.tsx.t1_ms))
-				return 2;
-			break;
-		case OPT_T2:
-			if (num("t2", optarg, &cfg.tsx.t2_ms))
-				return 2;
-			break;
-		case OPT_LOG:
-			if ((level = sip_log_level_parse(optarg)) < 0) {
-				fprintf(stderr, "sipua: --log-level: '%s' is unknown\n", optarg);
-				return 2;
-			}
-			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
+	if ((rc = cli_parse(&cfg, argc, argv)) || (rc = check_files(&cfg))) {
+		if (rc == 3)
+			cli_usage(stdout);
+		else if (rc == 2)
+			fprintf(stderr, "sipua: try --help\n");
+		cli_free(&cfg);
+		return rc == 3 ? 0 : rc;
 	}
-	if (optind >= argc) {
-		usage(stderr);
-		return 2;
+	sip_log_set_level((enum sip_log_level)cfg.log_level);
+	sfd = block_signals();
+	if (cfg.cmd && !strcmp(cfg.cmd, "options")) {
+		rc = run_options(&cfg);
+	} else if ((rc = start(&a, &cfg)) == 0 && (rc = begin(&a)) == 0) {
+		rc = run(&a, sfd);
+		wind_down(&a);
+		if (cfg.cmd && !strcmp(cfg.cmd, "call"))
+			rc = a.good == cfg.calls ? 0 : 1;
+		if (cfg.cmd && !strcmp(cfg.cmd, "register") && !a.registered_once)
+			rc = 1;
 	}
-	const char *cmd = argv[optind];
-	if (strcmp(cmd, "options") != 0 || argc - optind != 2) {
-		fprintf(stderr, "sipua: unknown command or arguments: %s\n", cmd);
-		usage(stderr);
-		return 2;
-	}
-	sip_log_set_level((enum sip_log_level)level);
-	sigemptyset(&set);
-	sigaddset(&set, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	if (ua_start(&ua, &cfg) < 0) {
-		fprintf(stderr, "sipua: cannot start on %s\n", cfg.local);
-		ua_stop(&ua);
-		return 1;
-	}
-	rc = sipua_options(&ua, argv[optind + 1]);
-	ua_stop(&ua);
+	if (!cfg.cmd || strcmp(cfg.cmd, "options"))
+		finish(&a);
+	close(sfd);
+	cli_free(&cfg);
 	return rc;
 }

@@ -10,9 +10,8 @@
 
 #include "libsip/build.h"
 #include "libsip/log.h"
+#include "resolve/resolve.h"
 #include "ua.h"
-
-#define UA_VERSION "0.1.0"
 
 static void on_recv(const struct tp_rx *rx, void *arg)
 {
@@ -36,6 +35,8 @@ static void on_tick(unsigned worker, uint64_t now_ms, void *arg)
 	struct ua *ua = arg;
 
 	tsx_layer_tick(ua->tsx, worker, 1, now_ms);
+	if (ua->cfg.hooks && ua->cfg.hooks->tick)
+		ua->cfg.hooks->tick(ua->cfg.hooks_arg, now_ms);
 }
 
 static int on_send(void *arg, const struct tsx_peer *to, const char *buf, size_t len)
@@ -48,13 +49,16 @@ static int on_send(void *arg, const struct tsx_peer *to, const char *buf, size_t
 static void on_request(void *arg, struct tsx *st, const struct sip_msg *req,
                        const struct tsx_peer *from)
 {
-	/* No UAS yet: refuse politely so the sender's transaction ends. */
+	/* No UAS above: refuse politely so the sender's transaction ends. */
+	struct ua *ua = arg;
 	char buf[4096], tag[17];
 	struct sip_wbuf w;
 	int n;
 
-	(void)arg;
-	(void)from;
+	if (ua->cfg.hooks && ua->cfg.hooks->request) {
+		ua->cfg.hooks->request(ua->cfg.hooks_arg, st, req, from);
+		return;
+	}
 	ua_random_hex(tag, 16);
 	sip_wbuf_init(&w, buf, sizeof(buf));
 	sip_build_response(&w, req, 501, SIP_PL_NULL, sip_pl_cstr(tag));
@@ -64,15 +68,20 @@ static void on_request(void *arg, struct tsx *st, const struct sip_msg *req,
 
 static void on_ack(void *arg, const struct sip_msg *ack, const struct tsx_peer *from)
 {
-	(void)arg;
-	(void)ack;
-	(void)from;
+	struct ua *ua = arg;
+
+	if (ua->cfg.hooks && ua->cfg.hooks->ack)
+		ua->cfg.hooks->ack(ua->cfg.hooks_arg, ack, from);
 }
 
 static void on_stray(void *arg, const struct sip_msg *resp, const struct tsx_peer *from)
 {
-	(void)arg;
-	(void)from;
+	struct ua *ua = arg;
+
+	if (ua->cfg.hooks && ua->cfg.hooks->stray) {
+		ua->cfg.hooks->stray(ua->cfg.hooks_arg, resp, from);
+		return;
+	}
 	sip_log(SIP_LOG_DEBUG, "response %d matches no transaction: dropped", sip_msg_status(resp));
 }
 
@@ -117,6 +126,7 @@ int ua_start(struct ua *ua, const struct ua_cfg *cfg)
 
 	memset(ua, 0, sizeof(*ua));
 	ua->cfg = *cfg;
+	pthread_mutex_init(&ua->rs_mu, NULL);
 	if (parse_local(cfg->local, &local) < 0) {
 		fprintf(stderr, "sipua: --local: '%s' is not ADDR[:PORT]\n", cfg->local);
 		return SIP_ERR_SYNTAX;
@@ -147,6 +157,9 @@ void ua_stop(struct ua *ua)
 		tsx_layer_free(ua->tsx);
 	tp_free(ua->tp);
 	sip_arena_free(ua->arena);
+	/* After the transport: no request can start a lookup any more. */
+	rs_free(ua->rs);
+	pthread_mutex_destroy(&ua->rs_mu);
 	memset(ua, 0, sizeof(*ua));
 }
 
@@ -158,9 +171,7 @@ int ua_target(const struct sip_uri *uri, struct tsx_peer *to)
 		return SIP_ERR_UNSUPPORTED;
 	}
 	if (uri->host_type == SIP_HOST_DOMAIN) {
-		fprintf(stderr,
-		        "sipua: %.*s is a host name; give a numeric address (RFC 3263 DNS "
-		        "lookups are not supported yet)\n",
+		fprintf(stderr, "sipua: %.*s is a host name (ua_locate resolves those)\n",
 		        (int)uri->host.len, uri->host.p);
 		return SIP_ERR_UNSUPPORTED;
 	}
@@ -191,24 +202,95 @@ void ua_random_hex(char *out, size_t n)
 	out[n] = '\0';
 }
 
+void ua_via(const struct ua *ua, enum tp_proto proto, char *buf, size_t cap)
+{
+	const struct tp_addr *local = proto == TP_TCP ? &ua->tcp : &ua->udp;
+	char branch[24], host[64];
+
+	ua_random_hex(branch, 16);
+	tp_addr_host(local, host, sizeof(host));
+	bool v6 = strchr(host, ':') != NULL;
+	snprintf(buf, cap, "SIP/2.0/%s %s%s%s:%u;branch=z9hG4bK%s;rport", tp_proto_name(proto),
+	         v6 ? "[" : "", host, v6 ? "]" : "", tp_addr_port(local), branch);
+}
+
+int ua_send(struct ua *ua, const struct tsx_peer *to, const char *buf, size_t len)
+{
+	return tp_send(ua->tp, to->proto, &to->addr, to->conn_id, buf, len);
+}
+
+struct locate {
+	ua_locate_fn fn;
+	void *arg;
+};
+
+static void located(void *arg, int err, const struct rs_target *t, size_t n)
+{
+	struct locate *l = arg;
+	struct tsx_peer to;
+
+	memset(&to, 0, sizeof(to));
+	if (!err && n) {
+		to.proto = t[0].proto;
+		to.addr = t[0].addr;
+	}
+	l->fn(l->arg, err ? err : n ? 0 : SIP_ERR_NOT_FOUND, &to);
+	free(l);
+}
+
+/* The resolver is made on the first host name only: a UA that talks to
+ * numeric addresses (the tests, a box with an IP for its proxy) needs no
+ * thread for it and reads no resolv.conf. */
+static struct rs_resolver *resolver(struct ua *ua)
+{
+	pthread_mutex_lock(&ua->rs_mu);
+	if (!ua->rs && rs_new(&ua->rs, ua->cfg.dns, 1000, 2) < 0)
+		ua->rs = NULL;
+	pthread_mutex_unlock(&ua->rs_mu);
+	return ua->rs;
+}
+
+int ua_locate(struct ua *ua, struct sip_pl text, ua_locate_fn fn, void *arg)
+{
+	struct sip_uri uri;
+	struct tsx_peer to;
+	struct rs_resolver *rs;
+	struct locate *l;
+	int err;
+
+	if (sip_uri_parse(&uri, text) < 0)
+		return SIP_ERR_URI;
+	if (uri.host_type != SIP_HOST_DOMAIN && !uri.maddr.len) {
+		if ((err = ua_target(&uri, &to)) < 0)
+			return err;
+		fn(arg, 0, &to);
+		return 0;
+	}
+	if (!(rs = resolver(ua)))
+		return RS_ERR_SERVER;
+	if (!(l = malloc(sizeof(*l))))
+		return SIP_ERR_NOMEM;
+	l->fn = fn;
+	l->arg = arg;
+	if ((err = rs_resolve(rs, &uri, located, l)) < 0)
+		free(l);
+	return err;
+}
+
 int ua_build_request(struct ua *ua, char *buf, size_t cap, const char *method, struct sip_pl ruri,
                      const struct tsx_peer *to, const char *const *extra, size_t nextra)
 {
-	char branch[24], tag[17], cid[33], host[64], line[256];
-	const struct tp_addr *local = to->proto == TP_TCP ? &ua->tcp : &ua->udp;
+	char tag[17], cid[33], host[64], line[256];
 	struct sip_wbuf w;
 
-	ua_random_hex(branch, 16);
 	ua_random_hex(tag, 16);
 	ua_random_hex(cid, 32);
-	tp_addr_host(local, host, sizeof(host));
+	tp_addr_host(&ua->udp, host, sizeof(host));
 	bool v6 = strchr(host, ':') != NULL;
 
 	sip_wbuf_init(&w, buf, cap);
 	sip_build_request_line(&w, sip_pl_cstr(method), ruri);
-	snprintf(line, sizeof(line), "SIP/2.0/%s %s%s%s:%u;branch=z9hG4bK%s;rport",
-	         tp_proto_name(to->proto), v6 ? "[" : "", host, v6 ? "]" : "", tp_addr_port(local),
-	         branch);
+	ua_via(ua, to->proto, line, sizeof(line));
 	sip_build_hdr(&w, SIP_HDR_VIA, sip_pl_cstr(line));
 	sip_build_hdr(&w, SIP_HDR_MAX_FORWARDS, SIP_PL("70"));
 	snprintf(line, sizeof(line), "<sip:sipua@%s%s%s>;tag=%s", v6 ? "[" : "", host,
