@@ -1,5 +1,5 @@
 /*
- * log.h — one line per event, to stderr (or syslog later), filtered by a
+ * log.h — one line per event, to stderr or syslog, filtered by a
  * level. The level is process configuration: set once at start-up (and on
  * reload), read by every thread.
  */
@@ -18,6 +18,9 @@ enum sip_log_level {
 /* Sets the most verbose level printed (default SIP_LOG_INFO). */
 void sip_log_set_level(enum sip_log_level level);
 enum sip_log_level sip_log_get_level(void);
+/* From now on lines go to syslog (facility daemon, with the pid) instead
+ * of stderr. Call it once, before threads log. */
+void sip_log_to_syslog(const char *ident);
 /* "error", "warn", "info", "debug" → level; -1 when unknown. */
 int sip_log_level_parse(const char *name);
 /* True when a line at this level would be printed (test before costly

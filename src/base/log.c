@@ -1,11 +1,13 @@
 /*
- * log.c — leveled log lines on stderr with a UTC timestamp. The level is
- * an atomic so a reload may change it while workers log.
+ * log.c — leveled log lines on stderr with a UTC timestamp, or to syslog
+ * (which stamps them itself). The level is an atomic so a reload may
+ * change it while workers log.
  */
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 
 #include "libsip/log.h"
@@ -13,6 +15,14 @@
 static atomic_int log_level = SIP_LOG_INFO;
 
 static const char *const names[] = {"error", "warn", "info", "debug"};
+static const int priorities[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
+static atomic_bool to_syslog;
+
+void sip_log_to_syslog(const char *ident)
+{
+	openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	atomic_store(&to_syslog, true);
+}
 
 void sip_log_set_level(enum sip_log_level level)
 {
@@ -47,6 +57,13 @@ void sip_log(enum sip_log_level level, const char *fmt, ...)
 
 	if (!sip_log_enabled(level))
 		return;
+	if (atomic_load(&to_syslog)) {
+		va_start(ap, fmt);
+		vsnprintf(line, sizeof(line), fmt, ap);
+		va_end(ap);
+		syslog(priorities[level], "%s", line);
+		return;
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);

@@ -26,6 +26,7 @@ static void usage(FILE *f, const char *prog)
 	        "(repeatable)\n"
 	        "  -w, --workers N                 worker threads (default: number of cores)\n"
 	        "      --log-level LEVEL           error, warn, info (default) or debug\n"
+	        "      --log stderr|syslog         where log lines go (default stderr)\n"
 	        "      --max-msg BYTES             largest message accepted (default 65536)\n"
 	        "      --max-conns N               TCP connections in total (default 4096)\n"
 	        "      --tcp-idle MS               TCP idle timeout in ms (default 300000)\n"
@@ -138,6 +139,7 @@ enum {
 	OPT_TIMER_C,
 	OPT_DNS,
 	OPT_CHECK,
+	OPT_LOG_TO,
 };
 
 /* Every option with an argument is also a key of the config file, by the
@@ -147,6 +149,7 @@ static const struct option options[] = {
         {"domain", required_argument, NULL, 'd'},
         {"workers", required_argument, NULL, 'w'},
         {"log-level", required_argument, NULL, OPT_LOG},
+        {"log", required_argument, NULL, OPT_LOG_TO},
         {"max-msg", required_argument, NULL, OPT_MAX_MSG},
         {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
         {"tcp-idle", required_argument, NULL, OPT_TCP_IDLE},
@@ -254,6 +257,11 @@ static int one_opt(struct sipd_cfg *cfg, int c, const char *arg, const char *whe
 	case OPT_LOG:
 		if ((cfg->log_level = sip_log_level_parse(arg)) < 0)
 			return bad(where, "'%s' is not error, warn, info or debug", arg);
+		return 0;
+	case OPT_LOG_TO:
+		if (strcmp(arg, "stderr") && strcmp(arg, "syslog"))
+			return bad(where, "'%s' is not stderr or syslog", arg);
+		cfg->log_syslog = !strcmp(arg, "syslog");
 		return 0;
 	case OPT_LOCATION: return text_opt(where, arg, cfg->location, sizeof(cfg->location));
 	case OPT_DNS: return text_opt(where, arg, cfg->dns, sizeof(cfg->dns));

@@ -27,6 +27,7 @@ struct sipd_cfg {
 	char *domains[SIPD_MAX_DOMAINS];
 	unsigned ndomains;
 	int log_level;
+	bool log_syslog; /* --log syslog: lines to syslog (daemon), not stderr */
 	struct tp_cfg tp;
 	struct tsx_cfg tsx;
 	char location[512]; /* the location store's DSN */

@@ -109,6 +109,7 @@ void sipd_cfg_print(const struct sipd_cfg *cfg, FILE *f)
 		fprintf(f, "workers = %u\n", cfg->tp.workers);
 	if (cfg->log_level >= 0 && cfg->log_level < 4)
 		fprintf(f, "log-level = %s\n", levels[cfg->log_level]);
+	fprintf(f, "log = %s\n", cfg->log_syslog ? "syslog" : "stderr");
 	fprintf(f, "max-msg = %zu\nmax-conns = %u\ntcp-idle = %u\n", cfg->tp.max_msg,
 	        cfg->tp.max_conns, cfg->tp.idle_ms);
 	fprintf(f, "t1 = %u\nt2 = %u\nt4 = %u\n", cfg->tsx.t1_ms, cfg->tsx.t2_ms, cfg->tsx.t4_ms);
@@ -157,6 +158,7 @@ static void keep_fixed(const struct sipd_cfg *old, struct sipd_cfg *n)
 	KEEP(strcmp(old->auth_algs, n->auth_algs) != 0, "auth-algorithms",
 	     memcpy(n->auth_algs, old->auth_algs, sizeof(n->auth_algs)));
 	KEEP(old->nonce_ttl != n->nonce_ttl, "nonce-ttl", n->nonce_ttl = old->nonce_ttl);
+	KEEP(old->log_syslog != n->log_syslog, "log", n->log_syslog = old->log_syslog);
 	KEEP(old->max_contacts != n->max_contacts, "max-contacts",
 	     n->max_contacts = old->max_contacts);
 #undef KEEP

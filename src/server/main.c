@@ -77,6 +77,8 @@ int main(int argc, char **argv)
 		return r == 1 ? 0 : r;
 	}
 	sip_log_set_level((enum sip_log_level)cfg->log_level);
+	if (cfg->log_syslog)
+		sip_log_to_syslog("sipd");
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);

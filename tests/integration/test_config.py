@@ -5,6 +5,7 @@ its registrations."""
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 
@@ -20,6 +21,7 @@ EVERY_KEY = {
     "domain": ["a.example", "b.example"],
     "workers": "3",
     "log-level": "debug",
+    "log": "syslog",
     "max-msg": "20000",
     "max-conns": "77",
     "tcp-idle": "12345",
@@ -234,3 +236,35 @@ def test_sighup_reloads_without_losing_registrations(tmp_path):
         ua.close()
         assert srv.stop() == 0, srv.text()[-2000:]
     assert "AddressSanitizer" not in srv.text() and "runtime error:" not in srv.text()
+
+
+def test_log_to_syslog(tmp_path):
+    """--log syslog: lines reach the syslog socket with facility daemon.
+    The machine's /dev/log is not touched: sipd runs in a mount namespace
+    of its own whose /dev holds our socket (and the devices it needs)."""
+    dev = tmp_path / "dev"
+    dev.mkdir()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(dev / "log"))
+    sock.settimeout(10)
+    port = free_port()
+    binds = " && ".join(f"touch {dev}/{d} && mount --bind /dev/{d} {dev}/{d}"
+                        for d in ("null", "zero", "urandom", "random"))
+    script = (f"mount --make-rprivate / && {binds} && mount --bind {dev} /dev && "
+              f"exec {SIPD} --log syslog --listen udp:127.0.0.1:{port} --location memory: "
+              f"--dns 127.0.0.1:9 --domain syslog.example")
+    proc = subprocess.Popen(["unshare", "--mount", "sh", "-c", script],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    lines = []
+    try:
+        while not any("domain syslog.example" in l for l in lines):
+            lines.append(sock.recv(4096).decode())
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=10)
+        sock.close()
+    assert proc.returncode == 0, err
+    assert err == b"", f"nothing on stderr with --log syslog: {err!r}"
+    # <30>: facility daemon (3) * 8 + info (6); the ident carries the pid.
+    assert all(re.match(r"<30>.* sipd\[\d+\]: ", l) for l in lines), lines
+    assert any("domain syslog.example" in l for l in lines), lines
