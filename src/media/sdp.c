@@ -55,14 +55,16 @@ static int fail(struct parse *p, const char *fmt, ...)
 static struct sip_pl next_tok(struct sip_pl *rest)
 {
 	struct sip_pl t;
-	size_t i = 0;
+	size_t i = 0, start;
 
+	if (rest->len == 0)
+		return *rest; /* p may be NULL: no arithmetic on it */
 	while (i < rest->len && (rest->p[i] == ' ' || rest->p[i] == '\t'))
 		i++;
-	t.p = rest->p + i;
+	start = i;
 	while (i < rest->len && rest->p[i] != ' ' && rest->p[i] != '\t')
 		i++;
-	t.len = (size_t)(rest->p + i - t.p);
+	t = sip_pl(rest->p + start, i - start);
 	rest->p += i;
 	rest->len -= i;
 	return t;
@@ -329,6 +331,9 @@ int sdp_parse(struct sdp_session *s, const char *buf, size_t len, char *err, siz
 	memset(s, 0, sizeof(*s));
 	if (err && errcap)
 		err[0] = '\0';
+	/* SDP is text (RFC 4566 §5): a NUL would cut the C strings we fill. */
+	if (len && memchr(buf, '\0', len))
+		return fail(&p, "NUL byte in SDP");
 	while (i < len) {
 		const char *q = memchr(buf + i, '\n', len - i);
 		size_t end = q ? (size_t)(q - buf) : len;
@@ -412,7 +417,7 @@ static void build_media(struct out *o, const struct sdp_media *m, const char *se
 int sdp_build(const struct sdp_session *s, char *buf, size_t cap)
 {
 	struct out o = {buf, cap, 0, cap == 0};
-	const char *caddr = s->origin_addr;
+	const char *caddr = "";
 
 	/* One session-level c= (the first stream's address) keeps the common
 	 * case short; streams elsewhere get their own c=. */

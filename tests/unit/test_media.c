@@ -155,7 +155,7 @@ static struct media_params params(uint16_t port, enum sdp_dir d)
 static void test_tone_call(void **state)
 {
 	struct media_engine *e = engine();
-	struct media_stream *a, *b;
+	struct media_stream *a = NULL, *b = NULL;
 	struct media_stream_cfg ca = {.play = tone_path}, cb = {.record = rec_path};
 	struct digits got = {.mu = PTHREAD_MUTEX_INITIALIZER};
 	struct media_stats sa, sb;

@@ -191,8 +191,7 @@ static void test_parse_bad(void **state)
 	        "v=0\r\no=- 1 2 IN IP4 1.2.3.4\r\nm=audio 1 RTP/AVP 0\r\na=ptime:x\r\n",
 	        "v=0\r\no=- 1 2 IN IP4 1.2.3.4\r\nc=IN\r\n",
 	        "v=0\r\no=- 1 2 IN IP4 1.2.3.4\r\ngarbage\r\n",
-	        "v=0\r\no=- 1 2 IN IP4 1.2.3.4\r\nm=a 1 R 0\r\nm=a 1 R 0\r\nm=a 1 R 0\r\n"
-	        "m=a 1 R 0\r\nm=a 1 R 0\r\n",
+	        "v=0\no=- 1 2 IN IP4 h\nm=a 1 R 0\nm=a 1 R 0\nm=a 1 R 0\nm=a 1 R 0\nm=a 1 R 0\n",
 	};
 	struct sdp_session s;
 	char err[96];
@@ -209,6 +208,9 @@ static void test_parse_bad(void **state)
 	assert_int_equal(parse_exact(&s, bad[5], strlen(bad[5]), err, 4), SIP_ERR_SYNTAX);
 	assert_true(strlen(err) < 4);
 	assert_int_equal(parse_exact(&s, bad[5], strlen(bad[5]), NULL, 0), SIP_ERR_SYNTAX);
+	/* a NUL inside (SDP is text) */
+	static const char nul[] = "v=0\r\no=- 1 2 IN IP4 1.2.\0003.4\r\n";
+	assert_int_equal(parse_exact(&s, nul, sizeof(nul) - 1, err, sizeof(err)), SIP_ERR_SYNTAX);
 }
 
 /* Every prefix of a valid SDP either parses or fails cleanly. */
