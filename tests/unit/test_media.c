@@ -22,6 +22,9 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <sndfile.h>
 
@@ -342,6 +345,19 @@ static void test_errors(void **state)
 	assert_int_not_equal(media_stream_start(s, &p), 0);
 	media_stream_free(s);
 	media_engine_free(e);
+
+	/* a port taken by someone else is skipped: RTCP 42101 busy -> 42102 */
+	int busy = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(42101)};
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(busy, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(media_engine_new(&e2, &small, err, sizeof(err)), 0);
+	assert_int_equal(media_stream_new(e2, &s, &c, err, sizeof(err)), 0);
+	assert_int_equal(media_stream_port(s), 42102);
+	assert_int_not_equal(media_stream_new(e2, &s1, &c, err, sizeof(err)), 0);
+	media_stream_free(s);
+	media_engine_free(e2);
+	close(busy);
 
 	/* a range of two pairs */
 	assert_int_equal(media_engine_new(&e2, &small, err, sizeof(err)), 0);
