@@ -131,6 +131,9 @@ uint64_t tsx_layer_now(const struct tsx_layer *l);
 
 /* Number of live transactions (all states but terminated). */
 size_t tsx_layer_count(const struct tsx_layer *l);
+/* Sends of bytes that had gone out before: requests and responses sent
+ * again on a timer or for a retransmitted request, ACKs repeated. */
+unsigned long tsx_layer_retransmissions(const struct tsx_layer *l);
 
 /* ---- server transactions -------------------------------------------------- */
 

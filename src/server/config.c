@@ -52,6 +52,12 @@ static void usage(FILE *f, const char *prog)
 	        "181)\n"
 	        "      --dns HOST[:PORT]           the DNS server for RFC 3263 lookups (default: "
 	        "the system's)\n"
+	        "      --http [ADDR:]PORT          the admin HTTP server: dashboard, /metrics, "
+	        "/api\n"
+	        "                                  (default off; a port alone is on 127.0.0.1)\n"
+	        "      --http-token TOKEN          require Authorization: Bearer TOKEN\n"
+	        "      --http-user USER:PASS       require basic authentication (or the "
+	        "token)\n"
 	        "  -c, --config FILE               read options from FILE (INI; every option above "
 	        "is a\n"
 	        "                                  key; the command line overrides the file; "
@@ -138,6 +144,9 @@ enum {
 	OPT_MODE,
 	OPT_TIMER_C,
 	OPT_DNS,
+	OPT_HTTP,
+	OPT_HTTP_TOKEN,
+	OPT_HTTP_USER,
 	OPT_CHECK,
 	OPT_LOG_TO,
 };
@@ -168,6 +177,9 @@ static const struct option options[] = {
         {"mode", required_argument, NULL, OPT_MODE},
         {"timer-c", required_argument, NULL, OPT_TIMER_C},
         {"dns", required_argument, NULL, OPT_DNS},
+        {"http", required_argument, NULL, OPT_HTTP},
+        {"http-token", required_argument, NULL, OPT_HTTP_TOKEN},
+        {"http-user", required_argument, NULL, OPT_HTTP_USER},
         {"config", required_argument, NULL, 'c'},
         {"check-config", no_argument, NULL, OPT_CHECK},
         {"help", no_argument, NULL, 'h'},
@@ -190,6 +202,29 @@ static int text_opt(const char *where, const char *arg, char *out, size_t cap)
 	if (!*arg || strlen(arg) >= cap)
 		return bad(where, "'%s' is empty or longer than %zu bytes", arg, cap - 1);
 	snprintf(out, cap, "%s", arg);
+	return 0;
+}
+
+/* --http: "PORT" (on loopback: the admin side is never exposed by
+ * accident), "ADDR:PORT" or "[V6]:PORT" with the port required. */
+static int http_opt(struct sipd_cfg *cfg, const char *arg, const char *where)
+{
+	char spec[160];
+	const char *colon = strrchr(arg, ':');
+	size_t n = strspn(arg, "0123456789");
+
+	if (arg[n] == '\0' && n > 0 && n <= 5)
+		snprintf(spec, sizeof(spec), "tcp:127.0.0.1:%s", arg);
+	else if (colon && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1) &&
+	         strlen(arg) < sizeof(cfg->http) &&
+	         (arg[0] == '[' ? colon[-1] == ']' : strchr(arg, ':') == colon))
+		snprintf(spec, sizeof(spec), "tcp:%s", arg);
+	else
+		return bad(where, "'%s' is not [ADDR:]PORT (e.g. 127.0.0.1:8080, [::1]:8080)", arg);
+	if (tp_listen_spec_parse(spec, &(enum tp_proto){TP_TCP}, &cfg->http_addr) < 0 ||
+	    tp_addr_port(&cfg->http_addr) == 0)
+		return bad(where, "'%s' is not [ADDR:]PORT with a numeric address", arg);
+	snprintf(cfg->http, sizeof(cfg->http), "%s", arg);
 	return 0;
 }
 
@@ -265,6 +300,12 @@ static int one_opt(struct sipd_cfg *cfg, int c, const char *arg, const char *whe
 		return 0;
 	case OPT_LOCATION: return text_opt(where, arg, cfg->location, sizeof(cfg->location));
 	case OPT_DNS: return text_opt(where, arg, cfg->dns, sizeof(cfg->dns));
+	case OPT_HTTP: return http_opt(cfg, arg, where);
+	case OPT_HTTP_TOKEN: return text_opt(where, arg, cfg->http_token, sizeof(cfg->http_token));
+	case OPT_HTTP_USER:
+		if (!strchr(arg, ':') || arg[0] == ':')
+			return bad(where, "'%s' is not USER:PASS", arg);
+		return text_opt(where, arg, cfg->http_user, sizeof(cfg->http_user));
 	case OPT_AUTH: return on_off(where, arg, &cfg->auth);
 	case OPT_RECORD_ROUTE: return on_off(where, arg, &cfg->record_route);
 	case OPT_AUTH_ALGS:

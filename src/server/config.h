@@ -42,6 +42,11 @@ struct sipd_cfg {
 	struct {
 		uint32_t default_expires, min_expires, max_expires;
 	} reg;
+	/* The admin HTTP server (--http): off while http is "". */
+	char http[128];           /* as given: "127.0.0.1:8080", "[::1]:8080", "8080" */
+	struct tp_addr http_addr; /* parsed */
+	char http_token[256];     /* Authorization: Bearer, or "" */
+	char http_user[256];      /* USER:PASS for basic auth, or "" */
 
 	char config_file[512]; /* -c FILE, "" for none */
 	bool check_only;       /* --check-config */

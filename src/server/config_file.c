@@ -123,6 +123,12 @@ void sipd_cfg_print(const struct sipd_cfg *cfg, FILE *f)
 	        cfg->timer_c);
 	if (cfg->dns[0])
 		fprintf(f, "dns = %s\n", cfg->dns);
+	if (cfg->http[0])
+		fprintf(f, "http = %s\n", cfg->http);
+	if (cfg->http_token[0])
+		fprintf(f, "http-token = %s\n", cfg->http_token);
+	if (cfg->http_user[0])
+		fprintf(f, "http-user = %s\n", cfg->http_user);
 }
 
 static bool same_listeners(const struct sipd_cfg *a, const struct sipd_cfg *b)
@@ -155,6 +161,10 @@ static void keep_fixed(const struct sipd_cfg *old, struct sipd_cfg *n)
 	KEEP(strcmp(old->location, n->location) != 0, "location",
 	     memcpy(n->location, old->location, sizeof(n->location)));
 	KEEP(strcmp(old->dns, n->dns) != 0, "dns", memcpy(n->dns, old->dns, sizeof(n->dns)));
+	/* The token and the basic credentials are read per request: they
+	 * change on reload; the listening socket does not. */
+	KEEP(strcmp(old->http, n->http) != 0, "http",
+	     (memcpy(n->http, old->http, sizeof(n->http)), n->http_addr = old->http_addr));
 	KEEP(strcmp(old->auth_algs, n->auth_algs) != 0, "auth-algorithms",
 	     memcpy(n->auth_algs, old->auth_algs, sizeof(n->auth_algs)));
 	KEEP(old->nonce_ttl != n->nonce_ttl, "nonce-ttl", n->nonce_ttl = old->nonce_ttl);

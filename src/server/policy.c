@@ -116,6 +116,9 @@ static void to_route(struct sipd *s, struct tsx *st, const struct sip_msg *req,
 		reply_420(s, st, req, SIP_HDR_PROXY_REQUIRE);
 		return;
 	}
+	const struct sip_addr *to = sip_msg_to(req);
+	if (sip_msg_method(req) == SIP_METHOD_INVITE && !(to && to->tag.len))
+		sipd_inc(&sipd_ctr(&s->metrics)->calls); /* a call attempt, not a re-INVITE */
 	sipd_proxy(s, st, req, peer);
 }
 

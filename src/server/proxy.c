@@ -856,6 +856,8 @@ static void on_caller_auth(void *arg, enum auth_result res, struct sip_pl user)
 	char want[256];
 	int n;
 
+	if (res == AUTH_FAILED || res == AUTH_BAD || res == AUTH_LIMITED)
+		sipd_auth_failed(pc->s);
 	switch (res) {
 	case AUTH_OK:
 		/* The caller may only call as itself. */
@@ -1106,7 +1108,7 @@ void sipd_proxy_ack(struct sipd *s, const struct sip_msg *ack, const struct tsx_
 	    (n = sip_edit_print(e, buf, sizeof(buf))) < 0)
 		return;
 	(void)from;
-	tp_send(s->tp, to.proto, &to.addr, 0, buf, (size_t)n);
+	sipd_send(s, to.proto, &to.addr, 0, buf, (size_t)n);
 }
 
 void sipd_proxy_stray(struct sipd *s, const struct sip_msg *resp)
@@ -1136,5 +1138,5 @@ void sipd_proxy_stray(struct sipd *s, const struct sip_msg *resp)
 	if (tp_response_dest(NULL, next, &dst, &conn) < 0 || sip_edit_new(&e, resp) < 0 ||
 	    sip_edit_via_pop(e) < 0 || (n = sip_edit_print(e, buf, sizeof(buf))) < 0)
 		return;
-	tp_send(s->tp, next->tp == SIP_TP_TCP ? TP_TCP : TP_UDP, &dst, 0, buf, (size_t)n);
+	sipd_send(s, next->tp == SIP_TP_TCP ? TP_TCP : TP_UDP, &dst, 0, buf, (size_t)n);
 }

@@ -45,6 +45,7 @@ struct reg {
 	char params[PARAMS_BUF];
 	char path[PATH_BUF];
 	char received[80];
+	uint64_t update_us; /* when loc_update was called (0: a lookup) */
 };
 
 static void reg_free(struct reg *r)
@@ -141,6 +142,8 @@ static void on_stored(void *arg, int err, const struct loc_binding *b, size_t n)
 {
 	struct reg *r = arg;
 
+	if (r->update_us)
+		sipd_metrics_latency(&r->s->metrics, sipd_mono_us() - r->update_us);
 	switch (err) {
 	case 0: reply_bindings(r, b, n); return;
 	case LOC_ERR_ORDER:
@@ -313,10 +316,13 @@ static void store_change(struct reg *r)
 		*p = (char)(*p | 0x20); /* "udp:", as in a URI transport */
 	u.received = sip_pl_cstr(r->received);
 
-	if (!r->ncontacts && !r->remove_all)
+	r->update_us = 0;
+	if (!r->ncontacts && !r->remove_all) {
 		err = loc_lookup(r->s->loc, u.aor, u.now, on_stored, r);
-	else
+	} else {
+		r->update_us = sipd_mono_us();
 		err = loc_update(r->s->loc, &u, on_stored, r);
+	}
 	if (err < 0)
 		on_stored(r, err, NULL, 0);
 }
@@ -373,6 +379,8 @@ static void on_auth(void *arg, enum auth_result res, struct sip_pl user)
 {
 	struct reg *r = arg;
 
+	if (res == AUTH_FAILED || res == AUTH_BAD || res == AUTH_LIMITED)
+		sipd_auth_failed(r->s);
 	switch (res) {
 	case AUTH_OK:
 		if (!owns_aor(r, user)) {

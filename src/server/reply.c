@@ -168,7 +168,7 @@ int sipd_reply_stateless(struct sipd *s, const struct sip_msg *req, const struct
 	char buf[REPLY_MAX];
 	int n = build(buf, sizeof(buf), req, peer, status, NULL, extra, nextra);
 
-	return n < 0 ? n : tp_send(s->tp, peer->proto, &peer->addr, peer->conn_id, buf, (size_t)n);
+	return n < 0 ? n : sipd_send(s, peer->proto, &peer->addr, peer->conn_id, buf, (size_t)n);
 }
 
 void sipd_reply_broken(struct sipd *s, const struct tp_rx *rx, int status, const char *reason)
@@ -185,5 +185,5 @@ void sipd_reply_broken(struct sipd *s, const struct tp_rx *rx, int status, const
 		return;
 	/* Stateless and without a parsed Via: back to the source, as rport
 	 * would (RFC 3581), or over the same connection. */
-	tp_send(s->tp, rx->proto, &rx->src, rx->conn_id, buf, (size_t)n);
+	sipd_send(s, rx->proto, &rx->src, rx->conn_id, buf, (size_t)n);
 }

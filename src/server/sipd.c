@@ -12,9 +12,11 @@
 #include "libsip/build.h"
 #include "libsip/hdr.h"
 #include "auth.h"
+#include "http.h"
 #include "libsip/log.h"
 #include "resolve/resolve.h"
 #include "sipd.h"
+#include "trace.h"
 
 #define RX_ARENA_LIMIT (4u * 1024 * 1024)
 
@@ -66,6 +68,7 @@ static void on_recv(const struct tp_rx *rx, void *arg)
 	struct sip_msg *m;
 	struct tsx_peer peer;
 
+	sipd_metrics_slot = rx->worker + 1; /* this worker's counters */
 	if (!a)
 		return;
 	if (sip_msg_parse(&m, a, rx->buf, rx->len, rx->proto == TP_UDP ? 0 : SIP_PARSE_STREAM,
@@ -74,8 +77,8 @@ static void on_recv(const struct tp_rx *rx, void *arg)
 		refuse(s, rx, &perr);
 		return;
 	}
+	sipd_tap_rx(s, rx, m);
 	if (sip_msg_is_request(m)) {
-		atomic_fetch_add(&s->stats.requests, 1);
 		if (response_peer(rx, m, &peer) < 0) {
 			atomic_fetch_add(&s->stats.dropped, 1);
 			return;
@@ -83,7 +86,6 @@ static void on_recv(const struct tp_rx *rx, void *arg)
 		if (sipd_handle_stateless(s, m, &peer))
 			return;
 	} else {
-		atomic_fetch_add(&s->stats.responses, 1);
 		peer.proto = rx->proto;
 		peer.addr = rx->src;
 		peer.src = rx->src;
@@ -105,6 +107,7 @@ static void on_tick(unsigned worker, uint64_t now_ms, void *arg)
 {
 	struct sipd *s = arg;
 
+	sipd_metrics_slot = worker + 1;
 	tsx_layer_tick(s->tsx, worker, tp_worker_count(s->tp), now_ms);
 	/* Bindings end on time by themselves: worker 0 sweeps once a second
 	 * (a no-op for Redis, whose TTLs do it). */
@@ -112,6 +115,7 @@ static void on_tick(unsigned worker, uint64_t now_ms, void *arg)
 		int64_t now = auth_now();
 		if (now != s->last_expire) {
 			sipd_proxy_tick(s, now_ms);
+			sipd_metrics_second(&s->metrics);
 			long n = loc_expire(s->loc, now);
 			s->last_expire = now;
 			if (n > 0 && sip_log_enabled(SIP_LOG_DEBUG))
@@ -126,7 +130,7 @@ static int on_tsx_send(void *arg, const struct tsx_peer *to, const char *buf, si
 {
 	struct sipd *s = arg;
 
-	return tp_send(s->tp, to->proto, &to->addr, to->conn_id, buf, len);
+	return sipd_send(s, to->proto, &to->addr, to->conn_id, buf, len);
 }
 
 static void on_tsx_request(void *arg, struct tsx *st, const struct sip_msg *req,
@@ -212,7 +216,12 @@ int sipd_init(struct sipd *s, const struct sipd_cfg *cfg)
 		return err;
 	}
 	if ((err = tp_new(&s->tp, &cfg->tp, on_recv, on_oversize, s)) < 0 ||
-	    (err = tsx_layer_new(&s->tsx, &cfg->tsx, &tsx_ops, s)) < 0)
+	    (err = tsx_layer_new(&s->tsx, &cfg->tsx, &tsx_ops, s)) < 0 ||
+	    (err = sipd_metrics_init(&s->metrics, tp_worker_count(s->tp))) < 0)
+		return err;
+	/* The trace exists only for the dashboard: without the admin HTTP
+	 * nobody could look at it. */
+	if (cfg->http[0] && (err = trace_new(&s->trace)) < 0)
 		return err;
 	for (unsigned i = 0; i < cfg->nlisten; i++) {
 		if ((err = tp_listen(s->tp, cfg->listen[i].proto, &cfg->listen[i].addr)) < 0) {
@@ -239,11 +248,19 @@ int sipd_init(struct sipd *s, const struct sipd_cfg *cfg)
 
 int sipd_start(struct sipd *s)
 {
-	return tp_start(s->tp);
+	const struct sipd_cfg *cfg = s->cfg;
+	int err;
+
+	if ((err = tp_start(s->tp)) < 0)
+		return err;
+	return cfg->http[0] ? sipd_http_start(&s->http, s) : 0;
 }
 
 void sipd_shutdown(struct sipd *s)
 {
+	/* The admin side first: its handlers read the store and the layers. */
+	sipd_http_stop(s->http);
+	s->http = NULL;
 	if (s->tp)
 		tp_stop(s->tp);
 	/* Pending lookups and store writes finish (and answer) before the
@@ -262,6 +279,9 @@ void sipd_shutdown(struct sipd *s)
 	for (unsigned i = 0; i < SIPD_MAX_WORKERS; i++)
 		sip_arena_free(s->arenas[i]);
 	memset(s->arenas, 0, sizeof(s->arenas));
+	trace_free(s->trace);
+	s->trace = NULL;
+	sipd_metrics_free(&s->metrics);
 	s->tp = NULL;
 	s->tsx = NULL;
 }

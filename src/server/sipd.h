@@ -13,13 +13,18 @@
 #include "libsip/transport.h"
 #include "libsip/tsx.h"
 #include "location/location.h"
+#include "metrics.h"
 
 struct auth;
 struct pcall;
 struct rs_resolver;
+struct trace;
+struct sipd_http;
 
+/* Rare events, shared by all threads. Messages by method are counted per
+ * worker in metrics. */
 struct sipd_stats {
-	atomic_ulong requests, responses, parse_errors, dropped, oversize, stray_responses;
+	atomic_ulong parse_errors, dropped, oversize, stray_responses;
 };
 
 #define SIPD_MAX_WORKERS 256
@@ -38,6 +43,9 @@ struct sipd {
 	pthread_mutex_t calls_mu;
 	struct pcall *calls;
 	struct sipd_stats stats;
+	struct sipd_metrics metrics;
+	struct trace *trace;    /* recent calls, while the admin HTTP is on */
+	struct sipd_http *http; /* the admin HTTP server, or NULL */
 	/* The listeners' numeric hosts and ports, printed once at start-up
 	 * for sipd_is_local_host(), which runs for every request. */
 	struct {
@@ -62,6 +70,20 @@ int sipd_init(struct sipd *s, const struct sipd_cfg *cfg);
 int sipd_start(struct sipd *s);
 /* Stops the workers and frees everything. */
 void sipd_shutdown(struct sipd *s);
+
+/* Counts a refused credential (registrar and proxy). */
+static inline void sipd_auth_failed(struct sipd *s)
+{
+	sipd_inc(&sipd_ctr(&s->metrics)->auth_failures);
+}
+
+/* ---- the taps on the wire (tap.c) ------------------------------------------ */
+
+/* Notes a received, parsed message: counters, and the call trace. */
+void sipd_tap_rx(struct sipd *s, const struct tp_rx *rx, const struct sip_msg *m);
+/* tp_send with the same noting: every message sipd sends goes here. */
+int sipd_send(struct sipd *s, enum tp_proto proto, const struct tp_addr *dst, uint64_t conn_id,
+              const char *buf, size_t len);
 
 /* ---- request policy (policy.c) ---------------------------------------- */
 

@@ -61,6 +61,8 @@ static void perform(struct tsx_layer *l, struct tsx_effect *e)
 
 	switch (e->kind) {
 	case TSX_FX_SEND:
+		if (atomic_fetch_add_explicit(&e->blob->sends, 1, memory_order_relaxed))
+			atomic_fetch_add_explicit(&l->retransmissions, 1, memory_order_relaxed);
 		e->err = l->ops.send(l->arg, &t->peer, e->blob->data, e->blob->len);
 		break;
 	case TSX_FX_RESP:
@@ -154,6 +156,7 @@ int tsx_layer_new(struct tsx_layer **out, const struct tsx_cfg *cfg, const struc
 	l->nshards = l->cfg.shards;
 	atomic_init(&l->now, 0);
 	atomic_init(&l->live, 0);
+	atomic_init(&l->retransmissions, 0);
 	if (tsx_shards_init(l) < 0) {
 		free(l);
 		return SIP_ERR_NOMEM;
@@ -183,6 +186,11 @@ uint64_t tsx_layer_now(const struct tsx_layer *l)
 size_t tsx_layer_count(const struct tsx_layer *l)
 {
 	return atomic_load(&l->live);
+}
+
+unsigned long tsx_layer_retransmissions(const struct tsx_layer *l)
+{
+	return atomic_load_explicit(&l->retransmissions, memory_order_relaxed);
 }
 
 /* ---- receiving ---------------------------------------------------------------------- */

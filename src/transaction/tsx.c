@@ -38,6 +38,7 @@ struct tsx_blob *tsx_blob_new(const char *p, size_t len)
 	if (!b)
 		return NULL;
 	atomic_init(&b->refs, 1);
+	atomic_init(&b->sends, 0);
 	b->len = len;
 	if (p && len)
 		memcpy(b->data, p, len);

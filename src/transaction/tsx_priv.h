@@ -27,6 +27,7 @@
  * response: the send keeps its own reference. */
 struct tsx_blob {
 	atomic_uint refs;
+	atomic_uint sends; /* how often it went out: more than once is a retransmission */
 	size_t len;
 	char data[];
 };
@@ -290,6 +291,7 @@ struct tsx_layer {
 	unsigned nshards;
 	_Atomic uint64_t now;
 	atomic_size_t live;
+	atomic_ulong retransmissions;
 };
 
 #endif /* TSX_PRIV_H */
