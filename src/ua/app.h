@@ -78,6 +78,7 @@ struct call {
 	char peer_uri[DLG_URI_MAX], local_aor[DLG_URI_MAX]; /* for the events */
 	struct tsx *ict; /* our pending INVITE or re-INVITE (referenced) */
 	bool ict_reinvite;
+	bool ict_final;       /* it has its final response (2xx: Accepted until timer M) */
 	uint32_t invite_cseq; /* CSeq of our last INVITE (the ACK's) */
 	struct tsx *ist;      /* the INVITE we answer (referenced) until its end */
 	char *ok;             /* the 2xx we retransmit until the ACK (UAS) */

@@ -267,7 +267,7 @@ void call_hold(struct call *c, bool hold)
 	c->want_dir = hold ? SDP_SENDONLY : SDP_SENDRECV;
 	/* One offer at a time (RFC 3264 §4): a pending INVITE either way
 	 * means try again shortly. */
-	if (c->ict || c->rtx.active) {
+	if ((c->ict && !c->ict_final) || c->rtx.active) {
 		c->at_glare = tp_now_ms() + 200;
 		return;
 	}

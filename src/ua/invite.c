@@ -79,6 +79,7 @@ static void send_invite(struct call *c, const struct tsx_peer *to, bool reinvite
 			c->ict = NULL;
 		}
 		c->ict_reinvite = reinvite;
+		c->ict_final = false;
 		err = start_tsx(c, &w, n, to, on_invite_resp, &c->ict);
 	}
 	free(buf);
@@ -394,23 +395,32 @@ static void failed(struct call *c, const struct sip_msg *resp, int status)
 	}
 }
 
+/* The end of a transaction: it no longer names the call. */
+static void tsx_ended(struct call *c, struct tsx *ct)
+{
+	c->pending--;
+	if (c->ict == ct) {
+		tsx_unref(c->ict);
+		c->ict = NULL;
+	}
+}
+
 static void on_invite_resp(struct tsx *ct, const struct sip_msg *resp, int status, void *arg)
 {
 	struct call *c = arg;
 
 	pthread_mutex_lock(&c->app->mu);
 	if (!resp && !status) {
-		c->pending--;
-		if (c->ict == ct) {
-			tsx_unref(c->ict);
-			c->ict = NULL;
-		}
+		tsx_ended(c, ct);
 	} else if (resp && status < 200) {
 		provisional(c, resp, status);
-	} else if (resp && status < 300) {
-		on_2xx(c, ct, resp, status);
-	} else if (c->state != CALL_ENDED && c->ict == ct) {
-		failed(c, resp, status);
+	} else {
+		if (ct == c->ict)
+			c->ict_final = true;
+		if (resp && status < 300)
+			on_2xx(c, ct, resp, status);
+		else if (c->state != CALL_ENDED && c->ict == ct)
+			failed(c, resp, status);
 	}
 	pthread_mutex_unlock(&c->app->mu);
 }

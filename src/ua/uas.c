@@ -156,7 +156,7 @@ static void reinvite(struct app *a, struct call *c, struct tsx *st, const struct
 	char sdp[SDP_MAX];
 	int n;
 
-	if (c->state != CALL_ACTIVE || (c->ict && c->ict_reinvite)) {
+	if (c->state != CALL_ACTIVE || (c->ict && c->ict_reinvite && !c->ict_final)) {
 		reply(a, st, req, 491); /* §14.2: our own offer is pending */
 		return;
 	}
