@@ -140,6 +140,7 @@ function fmtDur(d) {
 }
 
 function showRegistrations(list) {
+  list.sort((a, b) => a.aor.localeCompare(b.aor) || a.contact.localeCompare(b.contact));
   const body = document.querySelector("#registrations tbody");
   body.replaceChildren(...list.map((b) => el("tr", { class: "binding" },
     el("td", { class: "mono" }, b.aor), el("td", { class: "mono" }, b.contact),
@@ -169,7 +170,7 @@ function showCalls(list) {
 
 /* ---- the ladder diagram -------------------------------------------------- */
 
-const COL_W = 230, ROW_H = 30, TOP = 46, LEFT = 90;
+const COL_W = 230, ROW_H = 30, TOP = 52, LEFT = 90;
 
 function drawLadder(data) {
   const msgs = data.messages;
@@ -178,9 +179,12 @@ function drawLadder(data) {
   const x = (a) => LEFT + hosts.indexOf(a) * COL_W + COL_W / 2;
   const width = LEFT + hosts.length * COL_W, height = TOP + msgs.length * ROW_H + 20;
   const root = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img" });
+  /* sipd is where the received messages went. */
+  const self = (msgs.find((m) => m.dir === "in") || {}).dst;
   hosts.forEach((h) => {
     root.append(svg("text", { x: x(h), y: 18, "text-anchor": "middle", class: "host" }, h));
-    root.append(svg("line", { x1: x(h), y1: 26, x2: x(h), y2: height - 6, class: "lifeline" }));
+    if (h === self) root.append(svg("text", { x: x(h), y: 31, "text-anchor": "middle", class: "self" }, "sipd"));
+    root.append(svg("line", { x1: x(h), y1: 36, x2: x(h), y2: height - 6, class: "lifeline" }));
   });
   const t0 = msgs.length ? msgs[0].time : 0;
   msgs.forEach((m, i) => {
@@ -188,7 +192,7 @@ function drawLadder(data) {
     const resp = m.first_line.startsWith("SIP/");
     const g = svg("g", { class: "arrow ladder-msg" + (resp ? " resp" : "") + (i === chosenMsg ? " chosen" : ""),
       "data-index": i, "data-first-line": m.first_line });
-    const label = m.first_line.length > 34 ? m.first_line.slice(0, 33) + "…" : m.first_line;
+    const label = m.first_line.length > 30 ? m.first_line.slice(0, 29) + "…" : m.first_line;
     g.append(svg("rect", { x: Math.min(x1, x2), y: y - 16, width: Math.abs(x2 - x1) || 10, height: ROW_H - 2, class: "hit" }));
     g.append(svg("text", { x: 6, y: y + 4, class: "time" }, "+" + (m.time - t0).toFixed(3)));
     g.append(svg("line", { x1, y1: y, x2: x2 - dir * 7, y2: y }));
