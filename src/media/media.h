@@ -57,6 +57,10 @@ struct media_stream_cfg {
  * human-readable reason in err ("x.wav: not a sound file", "no free RTP port in 16384-16400"). */
 int media_stream_new(struct media_engine *e, struct media_stream **out,
                      const struct media_stream_cfg *cfg, char *err, size_t errcap);
+/* Checks that a file can be played (opens it as media_stream_new would, then
+ * closes it), for start-up checks: 0, or the same error and reason in err.
+ * (An addition to the agreed API.) */
+int media_play_check(const char *path, char *err, size_t errcap);
 /* The local RTP port (RTCP is one above). */
 uint16_t media_stream_port(const struct media_stream *s);
 /* Starts (or, after a re-INVITE, changes) sending/receiving per p: remote address, codec, our

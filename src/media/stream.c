@@ -284,6 +284,16 @@ void stream_send_rtcp(struct media_stream *s, bool bye)
 
 /* ---- public calls ----------------------------------------------------------- */
 
+int media_play_check(const char *path, char *err, size_t errcap)
+{
+	struct wav_reader *r;
+	int rc = wav_reader_open(&r, path, false, err, errcap);
+
+	if (rc == 0)
+		wav_reader_close(r);
+	return rc;
+}
+
 uint16_t media_stream_port(const struct media_stream *s)
 {
 	return s->port;

@@ -325,6 +325,10 @@ static void test_errors(void **state)
 	c.play = junk_path;
 	assert_int_not_equal(media_stream_new(e, &s, &c, err, sizeof(err)), 0);
 	assert_non_null(strstr(err, "junk.wav: not a sound file"));
+	assert_int_equal(media_play_check(junk_path, err, sizeof(err)), SIP_ERR_UNSUPPORTED);
+	assert_non_null(strstr(err, "junk.wav: not a sound file"));
+	assert_int_equal(media_play_check(path, err, sizeof(err)), SIP_ERR_NOT_FOUND);
+	assert_int_equal(media_play_check(tone_path, err, sizeof(err)), 0);
 	c.play = NULL;
 	snprintf(path, sizeof(path), "%s/no/such/dir/rec.wav", dir);
 	c.record = path;
