@@ -97,6 +97,10 @@ static int waiter_wait(struct waiter *w)
 
 /* ---- registrations --------------------------------------------------------------------- */
 
+/* Bindings listed at most: a big store is looked at by AOR (?aor=), not
+ * copied whole once a second. */
+#define LIST_MAX 2000
+
 struct bind_list {
 	struct jbuf *b;
 	int64_t now;
@@ -133,7 +137,7 @@ static int list_bindings(void *arg, struct sip_pl aor, const struct loc_binding 
 		pl_member(l->b, "call_id", b[i].call_id);
 		jb_printf(l->b, ",\"cseq\":%u}", b[i].cseq);
 	}
-	return 0;
+	return l->n >= LIST_MAX; /* non-zero stops the walk */
 }
 
 static void on_lookup(void *arg, int err, const struct loc_binding *b, size_t n)
@@ -173,6 +177,7 @@ static void registrations(struct sipd *s, const struct api_req *q, struct api_re
 	} else {
 		struct bind_list l = {&b, now, 0};
 		err = loc_iterate(s->loc, now, list_bindings, &l);
+		r->truncated = err > 0;
 	}
 	if (err < 0) {
 		jb_free(&b);

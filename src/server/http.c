@@ -188,7 +188,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (!r.body)
 		return send_text(c, 500, "{\"error\":\"out of memory\"}", NULL, NULL);
 	return send_resp(c, r.status, r.type, r.body, r.len, MHD_RESPMEM_MUST_FREE,
-	                 r.allow ? "Allow" : NULL, r.allow);
+	                 r.allow       ? "Allow"
+	                 : r.truncated ? "X-Truncated"
+	                               : NULL,
+	                 r.allow ? r.allow : "true");
 }
 
 static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,

@@ -36,6 +36,7 @@ struct api_resp {
 	char *body;       /* malloc'ed, NUL-terminated; the caller frees it */
 	size_t len;
 	const char *allow; /* for 405 */
+	bool truncated;    /* a list was cut short (X-Truncated: true) */
 };
 
 /* Answers one request to /metrics or /api/...; false when the path is

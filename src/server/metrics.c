@@ -5,6 +5,7 @@
  * from /proc/self (CPU time, resident and virtual memory, open files).
  */
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,11 +33,14 @@ int sipd_metrics_init(struct sipd_metrics *m, unsigned workers)
 	memset(m->slot, 0, n * sizeof(*m->slot));
 	m->nslots = (unsigned)n;
 	m->started = auth_now();
+	pthread_mutex_init(&m->count_mu, NULL);
 	return 0;
 }
 
 void sipd_metrics_free(struct sipd_metrics *m)
 {
+	if (m->slot)
+		pthread_mutex_destroy(&m->count_mu);
 	free(m->slot);
 	m->slot = NULL;
 	m->nslots = 0;
@@ -100,17 +104,20 @@ static void sum_blocks(const struct sipd_metrics *m, struct sipd_snapshot *x)
 	}
 }
 
+/* Calls per second: the calls counted now less those of the sample taken
+ * SIPD_RATE_WINDOW seconds ago (or zero at start-up), over that time. */
 static void rates(struct sipd_metrics *m, struct sipd_snapshot *x)
 {
 	unsigned pos = atomic_load_explicit(&m->calls_pos, memory_order_acquire);
-	unsigned oldest = (pos + 1) % (SIPD_RATE_WINDOW + 1);
-	unsigned long now = LOAD(m->calls_at[pos]), then = LOAD(m->calls_at[oldest]);
+	unsigned long then = LOAD(m->calls_at[(pos + 1) % (SIPD_RATE_WINDOW + 1)]);
 	int64_t up = x->now - m->started;
-	unsigned span = up < SIPD_RATE_WINDOW ? (unsigned)(up > 0 ? up : 1) : SIPD_RATE_WINDOW;
+	double span = SIPD_RATE_WINDOW;
 
-	if (up < SIPD_RATE_WINDOW)
-		then = 0; /* the window starts at zero calls */
-	x->calls_per_second = now >= then ? (double)(now - then) / span : 0;
+	if (up < SIPD_RATE_WINDOW) {
+		then = 0;
+		span = up > 0 ? (double)up : 1;
+	}
+	x->calls_per_second = x->calls >= then ? (double)(x->calls - then) / span : 0;
 }
 
 /* CPU time and memory from /proc/self/stat (proc(5): fields 14, 15, 23,
@@ -146,10 +153,34 @@ static void proc_self(struct sipd_snapshot *x)
 	}
 }
 
+/* The store's counts walk every AOR under its shard locks, which REGISTERs
+ * wait for. A small store is counted for every request; a big one at most
+ * once per COUNT_TTL_S seconds however many dashboards and scrapers ask
+ * (the callers are HTTP threads only). */
+#define COUNT_TTL_S 2
+#define COUNT_CHEAP 20000 /* bindings a walk may visit each time */
+
+static void store_counts(struct sipd *s, int64_t now, size_t *aors, size_t *bindings)
+{
+	struct sipd_metrics *m = &s->metrics;
+
+	pthread_mutex_lock(&m->count_mu);
+	if (m->count_bindings < COUNT_CHEAP || now - m->count_at >= COUNT_TTL_S ||
+	    now < m->count_at) {
+		size_t a = 0, b = 0;
+		if (loc_count(s->loc, now, &a, &b) == 0) {
+			m->count_at = now;
+			m->count_aors = a;
+			m->count_bindings = b;
+		}
+	}
+	*aors = m->count_aors;
+	*bindings = m->count_bindings;
+	pthread_mutex_unlock(&m->count_mu);
+}
+
 void sipd_snapshot(struct sipd *s, struct sipd_snapshot *x)
 {
-	size_t aors = 0, bindings = 0;
-
 	memset(x, 0, sizeof(*x));
 	x->now = auth_now();
 	x->started = s->metrics.started;
@@ -165,10 +196,7 @@ void sipd_snapshot(struct sipd *s, struct sipd_snapshot *x)
 	x->stray_responses = LOAD(s->stats.stray_responses);
 	x->transactions = tsx_layer_count(s->tsx);
 	x->retransmissions = tsx_layer_retransmissions(s->tsx);
-	if (loc_count(s->loc, x->now, &aors, &bindings) == 0) {
-		x->aors = aors;
-		x->bindings = bindings;
-	}
+	store_counts(s, x->now, &x->aors, &x->bindings);
 	if (s->trace)
 		trace_counts(s->trace, &x->calls_active, &x->trace_calls);
 	proc_self(x);

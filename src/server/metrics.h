@@ -9,6 +9,7 @@
 #ifndef SIPD_METRICS_H
 #define SIPD_METRICS_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
@@ -44,6 +45,10 @@ struct sipd_metrics {
 	atomic_ulong calls_at[SIPD_RATE_WINDOW + 1];
 	atomic_uint calls_pos;
 	int64_t started; /* unix seconds */
+	/* The store's last counts, and when they were taken (metrics.c). */
+	pthread_mutex_t count_mu;
+	int64_t count_at;
+	size_t count_aors, count_bindings;
 };
 
 /* The calling thread's block: sipd sets it on its workers (0 elsewhere). */

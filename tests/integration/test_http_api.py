@@ -209,6 +209,11 @@ def test_users_api_needs_the_token_and_works_like_sipctl(sipd_factory, tmp_path)
     admin.json("/api/users/alice@example.com", "DELETE", want=404)
     assert [u["aor"] for u in admin.json("/api/users")] == ["sip:bob@example.com"]
     assert sipctl(dsn, "user", "list").stdout.split() == ["bob@example.com"]
+    # Names beyond ASCII, escaped in JSON both ways and in the path.
+    admin.json("/api/users", "POST", b'{"user": "d\\u00e9j\\u00e0@example.com", "password": "p\\"w"}',
+               want=201)
+    assert "sip:d\u00e9j\u00e0@example.com" in [u["aor"] for u in admin.json("/api/users")]
+    admin.json("/api/users/" + urlquote("d\u00e9j\u00e0@example.com"), "DELETE")
     admin.json("/api/users", "PATCH", want=405)
     admin.json("/api/nothing", want=404)
 
