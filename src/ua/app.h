@@ -37,7 +37,8 @@ struct sipua_cfg {
 	int log_level;
 	const char *cmd;    /* "register", "call", "answer", "options"; NULL: interactive */
 	const char *target; /* the URI of call and options */
-	char *file_text;    /* the --config file's bytes, which the strings above point into */
+	char **owned;       /* the --config file's values, which the strings above may point into */
+	size_t nowned;
 };
 
 /* Fills cfg from --config FILE then the command line. Returns 0, or the
@@ -95,6 +96,7 @@ struct call {
 	unsigned auth_tries, pending;
 	bool cancelled;        /* we sent (or meant to send) CANCEL */
 	bool rang;             /* a ringing event was given */
+	bool provisional;      /* some 1xx came: a CANCEL can go out (§9.1) */
 	const char *bye_cause; /* cause of the end once our BYE is answered */
 	/* media */
 	struct media_stream *ms;

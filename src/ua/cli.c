@@ -1,12 +1,13 @@
 /*
  * cli.c — sipua's options (notes/sipua_cli.md): the command line and the
  * --config FILE of "key = value" lines, which take the same names without
- * the dashes. One setter serves both, so the file and the command line
- * can never disagree on what an option means; the file is read first and
- * the command line overrides it.
+ * the dashes (parsed with inih). One setter serves both, so the file and
+ * the command line can never disagree on what an option means; the file
+ * is read first and the command line overrides it.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,7 +110,8 @@ static int secs_opt(const char *name, const char *v, unsigned *ms)
 
 static int bool_opt(const char *name, const char *v, bool *out)
 {
-	if (!v || !strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1") || !strcmp(v, "on"))
+	if (!v || !*v || !strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1") ||
+	    !strcmp(v, "on"))
 		*out = true;
 	else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "0") || !strcmp(v, "off"))
 		*out = false;
@@ -200,65 +202,64 @@ static int set_opt(struct sipua_cfg *c, const char *n, const char *v)
 	return 2;
 }
 
-static char *trim(char *s)
+/* inih hands values over only during its callback: each kept value is
+ * copied into a list the configuration owns (cli_free frees it). */
+static const char *keep(struct sipua_cfg *c, const char *v)
 {
-	char *e;
+	char **grown, *dup;
 
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
-		*--e = '\0';
-	return s;
+	if (!(dup = strdup(v)))
+		return NULL;
+	if (!(grown = realloc(c->owned, (c->nowned + 1) * sizeof(*grown)))) {
+		free(dup);
+		return NULL;
+	}
+	c->owned = grown;
+	c->owned[c->nowned++] = dup;
+	return dup;
 }
 
-static int read_file(const char *path, char **out)
-{
-	FILE *f = fopen(path, "r");
-	long n;
-	char *buf;
+struct file_ctx {
+	struct sipua_cfg *cfg;
+	char bad_key[64]; /* the first key refused, for the file:line message */
+};
 
-	if (!f) {
-		fprintf(stderr, "sipua: --config %s: %s\n", path, strerror(errno));
-		return 2;
+static int on_ini(void *user, const char *section, const char *name, const char *value)
+{
+	struct file_ctx *f = user;
+	const char *v;
+
+	if (f->bad_key[0])
+		return 1; /* report the first error only */
+	snprintf(f->bad_key, sizeof(f->bad_key), "%s", name);
+	if (*section && strcmp(section, "sipua") != 0) {
+		fprintf(stderr, "sipua: unknown section [%s]\n", section);
+		return 0;
 	}
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n > (1 << 20) ||
-	    fseek(f, 0, SEEK_SET) != 0 || !(buf = malloc((size_t)n + 1)) ||
-	    fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		fprintf(stderr, "sipua: --config %s: cannot read it\n", path);
-		fclose(f);
-		return 2;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	*out = buf;
-	return 0;
+	if (!(v = keep(f->cfg, value)) || set_opt(f->cfg, name, v) != 0)
+		return 0;
+	f->bad_key[0] = '\0';
+	return 1;
 }
 
-/* "key = value" lines; '#' starts a comment line; a key alone is a flag. */
+/* "key = value" lines at the top or under [sipua] (inih syntax: ; and #
+ * comments); an unknown key or a bad value is an error naming
+ * file:line:key. */
 static int apply_file(struct sipua_cfg *c, const char *path)
 {
-	int rc, lineno = 0;
+	struct file_ctx f = {.cfg = c};
+	int line = ini_parse(path, on_ini, &f);
 
-	if ((rc = read_file(path, &c->file_text)))
-		return rc;
-	for (char *line = c->file_text, *next; line; line = next) {
-		char *eq, *k;
-
-		lineno++;
-		if ((next = strchr(line, '\n')))
-			*next++ = '\0';
-		k = trim(line);
-		if (!*k || *k == '#' || *k == ';')
-			continue;
-		if ((eq = strchr(k, '=')))
-			*eq = '\0';
-		if ((rc = set_opt(c, trim(k), eq ? trim(eq + 1) : NULL))) {
-			fprintf(stderr, "sipua: %s:%d: in this line\n", path, lineno);
-			return rc;
-		}
-	}
-	return 0;
+	if (line == 0)
+		return 0;
+	if (line < 0)
+		fprintf(stderr, "sipua: --config %s: %s\n", path,
+		        line == -1 ? "cannot open it" : "out of memory");
+	else if (!f.bad_key[0])
+		fprintf(stderr, "sipua: %s:%d: not a 'key = value' line\n", path, line);
+	else
+		fprintf(stderr, "sipua: %s:%d:%s: refused (see above)\n", path, line, f.bad_key);
+	return 2;
 }
 
 static const char *find_config(int argc, char **argv)
@@ -325,6 +326,9 @@ int cli_parse(struct sipua_cfg *c, int argc, char **argv)
 
 void cli_free(struct sipua_cfg *c)
 {
-	free(c->file_text);
-	c->file_text = NULL;
+	for (size_t i = 0; i < c->nowned; i++)
+		free(c->owned[i]);
+	free(c->owned);
+	c->owned = NULL;
+	c->nowned = 0;
 }

@@ -257,12 +257,18 @@ void uac_cancel(struct call *c)
 	}
 	if ((err = tsx_client_cancel(c->ict, on_cancel_resp, NULL)) < 0)
 		sip_log(SIP_LOG_INFO, "call %s: no CANCEL: %s", c->id, sip_err_name(err));
+	/* §9.1: without a provisional response the CANCEL waits for one (the
+	 * layer holds it), maybe until timer B; the user asked to give up now,
+	 * so the call ends here. A 2xx that still comes is ACKed and ended. */
+	if (!c->provisional)
+		call_end(c, "cancelled", 487);
 }
 
 static void provisional(struct call *c, const struct sip_msg *resp, int status)
 {
 	struct ev e;
 
+	c->provisional = true;
 	if (status == 100 || c->state != CALL_OUTGOING)
 		return;
 	if (c->dlg.state != DLG_CONFIRMED)

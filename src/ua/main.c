@@ -149,14 +149,12 @@ static int start(struct app *a, struct sipua_cfg *cfg)
  * a typo is exit status 2, not a failed call later. */
 static int check_files(const struct sipua_cfg *cfg)
 {
-	FILE *f;
+	char err[256];
 
-	if (cfg->play && !(f = fopen(cfg->play, "rb"))) {
-		fprintf(stderr, "sipua: --play %s: %s\n", cfg->play, strerror(errno));
+	if (cfg->play && media_play_check(cfg->play, err, sizeof(err)) < 0) {
+		fprintf(stderr, "sipua: --play: %s\n", err);
 		return 2;
 	}
-	if (cfg->play)
-		fclose(f);
 	return 0;
 }
 
