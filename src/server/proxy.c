@@ -67,10 +67,16 @@ struct pcall {
 	bool our_route; /* it came with a Route naming us (a dialog we record-route) */
 	char realm[256];
 
-	struct target t[MAX_TARGETS];
-	size_t nt, next; /* targets, sorted by q; next not yet tried */
-	struct branch br[MAX_TARGETS];
-	size_t nbr;
+	/* Targets, sorted by q (next: not yet tried), and a branch per target
+	 * tried: room for one in the call itself, the common case; more come
+	 * from the arena before the first branch starts (branches are
+	 * callback arguments and never move). A call is held for 32 s after
+	 * its end (timer M), so its size counts many thousand times. */
+	struct target *t;
+	struct branch *br;
+	size_t cap, nt, next, nbr;
+	struct target t1;
+	struct branch br1;
 	unsigned pending; /* branches without their final response */
 
 	bool answered; /* a final response went upstream */
@@ -600,6 +606,26 @@ static void begin(struct pcall *pc)
 	pcall_unref(pc); /* the reference begin() was handed */
 }
 
+/* Room for n targets (at most MAX_TARGETS), before any branch starts. */
+static void reserve_targets(struct pcall *pc, size_t n)
+{
+	struct target *t;
+	struct branch *br;
+
+	if (n > MAX_TARGETS)
+		n = MAX_TARGETS;
+	if (n <= pc->cap || pc->nbr)
+		return;
+	t = sip_arena_alloc(pc->arena, n * sizeof(*t));
+	br = sip_arena_alloc(pc->arena, n * sizeof(*br));
+	if (!t || !br)
+		return; /* out of memory: the first target is still tried */
+	memcpy(t, pc->t, pc->nt * sizeof(*t));
+	pc->t = t;
+	pc->br = br;
+	pc->cap = n;
+}
+
 static void on_found_user(void *arg, int err, const struct loc_user *u)
 {
 	struct pcall *pc = arg;
@@ -661,7 +687,8 @@ static void on_bindings(void *arg, int err, const struct loc_binding *b, size_t 
 		redirect(pc, b, n);
 		return;
 	}
-	for (size_t i = 0; i < n && pc->nt < MAX_TARGETS; i++) {
+	reserve_targets(pc, n);
+	for (size_t i = 0; i < n && pc->nt < pc->cap; i++) {
 		struct target *t = &pc->t[pc->nt];
 		struct sip_pl hop = b[i].uri;
 		t->uri = keep(pc, b[i].uri);
@@ -690,13 +717,18 @@ static struct pcall *pcall_new(struct sipd *s, struct tsx *st, const struct tsx_
 
 	if (!pc)
 		return NULL;
-	if (sip_arena_new(&pc->arena, PCALL_ARENA) < 0 ||
+	/* The first block fits the parsed copy (as a transaction's does):
+	 * the default 8 KiB would be mostly idle for the call's 32 s. */
+	if (sip_arena_new_sized(&pc->arena, PCALL_ARENA, 3584 + 2 * raw.len) < 0 ||
 	    sip_msg_parse(&pc->req, pc->arena, raw.p, raw.len, SIP_PARSE_COPY, &perr) < 0) {
 		sip_arena_free(pc->arena);
 		free(pc);
 		return NULL;
 	}
 	pthread_mutex_init(&pc->mu, NULL);
+	pc->t = &pc->t1;
+	pc->br = &pc->br1;
+	pc->cap = 1;
 	pc->refs = 1;
 	pc->s = s;
 	pc->st = st;

@@ -7,6 +7,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <malloc.h>
 #include <string.h>
 
 #include "libsip/build.h"
@@ -103,6 +104,24 @@ static void on_oversize(const struct tp_rx *rx, void *arg)
 	sipd_reply_broken(s, rx, 513, "Message Too Large");
 }
 
+/* After a burst, give the memory of its ended transactions back to the
+ * system: glibc keeps freed chunks in the middle of its heaps otherwise
+ * (a load of 1,000 calls/s left ~700 MB resident a minute later). Once a
+ * second, on worker 0: when the live transactions fell below a quarter of
+ * their peak since the last trim. The trim walks the heaps (milliseconds
+ * for gigabytes), so only when the load has just dropped. */
+static void release_idle_memory(struct sipd *s)
+{
+	size_t live = tsx_layer_count(s->tsx);
+
+	if (live > s->tsx_peak)
+		s->tsx_peak = live;
+	if (s->tsx_peak >= 1000 && live < s->tsx_peak / 4) {
+		malloc_trim(0);
+		s->tsx_peak = live;
+	}
+}
+
 static void on_tick(unsigned worker, uint64_t now_ms, void *arg)
 {
 	struct sipd *s = arg;
@@ -116,6 +135,7 @@ static void on_tick(unsigned worker, uint64_t now_ms, void *arg)
 		if (now != s->last_expire) {
 			sipd_proxy_tick(s, now_ms);
 			sipd_metrics_second(&s->metrics);
+			release_idle_memory(s);
 			long n = loc_expire(s->loc, now);
 			s->last_expire = now;
 			if (n > 0 && sip_log_enabled(SIP_LOG_DEBUG))

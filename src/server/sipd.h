@@ -39,6 +39,7 @@ struct sipd {
 	struct auth *auth;       /* used while cfg->auth is on: see sipd_auth() */
 	struct rs_resolver *dns; /* RFC 3263 lookups for host names */
 	int64_t last_expire;     /* when bindings were last expired (unix s) */
+	size_t tsx_peak;         /* most live transactions since the last trim */
 	/* Proxied INVITEs waiting for a final response, for timer C. */
 	pthread_mutex_t calls_mu;
 	struct pcall *calls;
