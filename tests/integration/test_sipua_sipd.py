@@ -54,7 +54,7 @@ def caller(sipuas, srv, target, *opts, name="alice"):
 
 # ---- registration -------------------------------------------------------------------
 
-def test_register_then_unregister_on_exit(sipuas, srv):
+def test_register_then_unregister_on_exit(srv, sipuas):
     ua = sipuas("alice", "register", options=[*ident(srv, "alice"), "--expires", 600,
                                               "--duration", 2])
     ev = ua.wait_event("registered", 5)
@@ -69,7 +69,7 @@ def test_register_then_unregister_on_exit(sipuas, srv):
     assert reg_list(srv.dsn, "sip:alice@example.com") == [], reports(ua, srv=srv)
 
 
-def test_register_with_a_wrong_password_fails(sipuas, srv):
+def test_register_with_a_wrong_password_fails(srv, sipuas):
     ua = sipuas("alice", "register", options=ident(srv, "alice", "not-" + PASSWORD))
     ev = ua.wait_event("register_failed", 5)
     assert ev.get("status") == 403, (ev, reports(ua, srv=srv))
@@ -79,7 +79,7 @@ def test_register_with_a_wrong_password_fails(sipuas, srv):
 
 # ---- calls --------------------------------------------------------------------------
 
-def test_call_through_sipd_with_audio_both_ways(sipuas, srv, tmp_path):
+def test_call_through_sipd_with_audio_both_ways(srv, sipuas, tmp_path):
     tone = write_tone(tmp_path / "tone.wav", 10)
     bob = answerer(sipuas, srv, "bob", "--play", tone, "--record", tmp_path / "bob.wav")
     alice = caller(sipuas, srv, "bob", "--play", tone, "--record", tmp_path / "alice.wav",
@@ -103,7 +103,7 @@ def test_call_through_sipd_with_audio_both_ways(sipuas, srv, tmp_path):
     check_heard(str(tmp_path / "alice.wav"), b_end, alice, bob, who="alice heard bob")
 
 
-def test_dtmf_both_ways(sipuas, srv, tmp_path):
+def test_dtmf_both_ways(srv, sipuas, tmp_path):
     tone = write_tone(tmp_path / "tone.wav", 10)
     bob = answerer(sipuas, srv, "bob", "--play", tone, "--dtmf", "9*")
     alice = caller(sipuas, srv, "bob", "--play", tone, "--dtmf", "123#", "--duration", 3.5)
@@ -126,7 +126,7 @@ def test_dtmf_both_ways(sipuas, srv, tmp_path):
 HOLD_AFTER, RESUME_AFTER, TALK = 1.0, 1.5, 4.5
 
 
-def test_hold_and_resume_by_reinvite(sipuas, srv, tmp_path):
+def test_hold_and_resume_by_reinvite(srv, sipuas, tmp_path):
     # alice holds at 1 s (a=sendonly), resumes at 2.5 s (a=sendrecv), hangs up
     # at 4.5 s. bob, held, must not send while held (RFC 3264 §8.4: his answer
     # is recvonly): his packet count and alice's recording show the gap.
@@ -176,7 +176,7 @@ def test_hold_and_resume_by_reinvite(sipuas, srv, tmp_path):
     assert abs(b.dominant - 1000) < 20 and b.tone >= 0.9 * want, (b, why)
 
 
-def test_cancel_before_answer(sipuas, srv):
+def test_cancel_before_answer(srv, sipuas):
     bob = answerer(sipuas, srv, "bob", "--ring-ms", 10000)
     alice = caller(sipuas, srv, "bob", "--cancel-after", 1000)
     ring = alice.wait_event("ringing", 5)
@@ -191,9 +191,12 @@ def test_cancel_before_answer(sipuas, srv):
     be = bob.wait_event("ended", 5)
     assert be.get("cause") == "cancelled" and be.get("status") == 487, \
         (be, reports(alice, bob, srv=srv))
+    # ... and, its one call (--max-calls 1) over, un-registers and exits.
+    bob.wait_event("unregistered", 5)
+    bob.wait_exit(5)
 
 
-def test_busy_486(sipuas, srv):
+def test_busy_486(srv, sipuas):
     bob = answerer(sipuas, srv, "bob", "--answer-status", 486)
     alice = caller(sipuas, srv, "bob", "--duration", 1)
     e = alice.wait_event("ended", 6)
@@ -208,7 +211,7 @@ def test_busy_486(sipuas, srv):
 
 @pytest.mark.parametrize("target,status", [("carol", 480), ("dave", 404)],
                          ids=["registered-user-without-bindings-480", "unknown-user-404"])
-def test_call_to_unavailable_user(sipuas, srv, target, status):
+def test_call_to_unavailable_user(srv, sipuas, target, status):
     alice = caller(sipuas, srv, target, "--duration", 1)
     e = alice.wait_event("ended", 6)
     assert e.get("cause") == "rejected" and e.get("status") == status, \
