@@ -154,38 +154,40 @@ void call_media_start(struct call *c)
 	c->media_up = err == 0;
 }
 
+/* held/resumed, with the direction the holding side's offer had. */
+static void hold_event(struct call *c, bool held, const char *by, enum sdp_dir dir)
+{
+	struct ev e;
+
+	ev_begin(&e, c->app, held ? "held" : "resumed");
+	ev_str(&e, "call", c->id);
+	ev_str(&e, "by", by);
+	ev_str(&e, "direction", sdp_dir_name(dir));
+	ev_end(&e);
+}
+
 /* A re-INVITE we answered: its offer's direction says whether the peer
  * holds the call (sendonly or inactive) or resumes it. */
 void call_remote_hold(struct call *c)
 {
 	const struct sdp_media *m = audio(&c->offer);
 	bool held = m && (m->dir == SDP_SENDONLY || m->dir == SDP_INACTIVE);
-	struct ev e;
 
 	if (!m || held == c->held_remote)
 		return;
 	c->held_remote = held;
-	ev_begin(&e, c->app, held ? "held" : "resumed");
-	ev_str(&e, "call", c->id);
-	ev_str(&e, "by", "remote");
-	ev_str(&e, "direction", sdp_dir_name(m->dir));
-	ev_end(&e);
+	hold_event(c, held, "remote", m->dir);
 }
 
 /* Our re-INVITE was answered: the hold or resume took effect. */
 void call_local_hold_done(struct call *c)
 {
 	bool held = c->want_dir != SDP_SENDRECV;
-	struct ev e;
 
 	if (held == c->held_local)
 		return;
 	c->held_local = held;
-	ev_begin(&e, c->app, held ? "held" : "resumed");
-	ev_str(&e, "call", c->id);
-	ev_str(&e, "by", "local");
-	ev_str(&e, "direction", sdp_dir_name(c->want_dir));
-	ev_end(&e);
+	hold_event(c, held, "local", c->want_dir);
 	if (held && c->app->cfg->resume_after_ms)
 		c->at_resume = tp_now_ms() + c->app->cfg->resume_after_ms;
 }

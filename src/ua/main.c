@@ -351,7 +351,7 @@ static int run_options(struct sipua_cfg *cfg)
 		ua_stop(&ua);
 		return 1;
 	}
-	rc = sipua_options(&ua, cfg->target);
+	rc = sipua_options(&ua, cfg->target, cfg->proxy);
 	ua_stop(&ua);
 	return rc;
 }

@@ -44,7 +44,52 @@ static void on_resp(struct tsx *ct, const struct sip_msg *resp, int status, void
 	pthread_mutex_unlock(&o->mu);
 }
 
-int sipua_options(struct ua *ua, const char *target)
+struct where {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;
+	int err;
+	struct tsx_peer to;
+};
+
+static void located(void *arg, int err, const struct tsx_peer *to)
+{
+	struct where *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	w->err = err;
+	if (!err)
+		w->to = *to;
+	w->done = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* The next hop: the proxy when given, else the target, per RFC 3263
+ * (inline for a numeric host, else after the resolver's answer). */
+static int locate(struct ua *ua, const char *uri, struct tsx_peer *to)
+{
+	struct where w = {.done = false};
+	int err;
+
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	if ((err = ua_locate(ua, sip_pl_cstr(uri), located, &w)) == 0) {
+		pthread_mutex_lock(&w.mu);
+		while (!w.done)
+			pthread_cond_wait(&w.cv, &w.mu);
+		pthread_mutex_unlock(&w.mu);
+		err = w.err;
+		*to = w.to;
+	}
+	pthread_cond_destroy(&w.cv);
+	pthread_mutex_destroy(&w.mu);
+	if (err < 0)
+		fprintf(stderr, "sipua: cannot find where %s is: %s\n", uri, sip_err_name(err));
+	return err;
+}
+
+int sipua_options(struct ua *ua, const char *target, const char *proxy)
 {
 	struct sip_uri uri;
 	struct tsx_peer to;
@@ -57,8 +102,8 @@ int sipua_options(struct ua *ua, const char *target)
 		fprintf(stderr, "sipua: '%s' is not a SIP URI\n", target);
 		return 2;
 	}
-	if (ua_target(&uri, &to) < 0)
-		return 2;
+	if (locate(ua, proxy ? proxy : target, &to) < 0)
+		return 1;
 	n = ua_build_request(ua, buf, sizeof(buf), "OPTIONS", sip_pl_cstr(target), &to, extra, 1);
 	if (n < 0) {
 		fprintf(stderr, "sipua: the request does not fit (URI too long?)\n");

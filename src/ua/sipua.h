@@ -8,6 +8,7 @@
 
 struct ua;
 
-int sipua_options(struct ua *ua, const char *target);
+/* OPTIONS to target, through proxy when not NULL. */
+int sipua_options(struct ua *ua, const char *target, const char *proxy);
 
 #endif /* SIPD_SIPUA_H */
