@@ -150,7 +150,7 @@ static void on_fork_bye(struct tsx *ct, const struct sip_msg *resp, int status, 
 /* A request of kind could not be located or sent. */
 static void not_sent(struct call *c, enum call_out kind, int err)
 {
-	ev_error(c->app, "call %s: no route to the next hop: %s", c->id, sip_err_name(err));
+	ev_error(c->app, "call %s: no route to the next hop: %s", c->id, ua_err_name(err));
 	if (kind == OUT_INVITE)
 		call_end(c, "error", err == SIP_ERR_NOT_FOUND ? 404 : 503);
 	else if (kind == OUT_BYE)

@@ -85,7 +85,7 @@ static int locate(struct ua *ua, const char *uri, struct tsx_peer *to)
 	pthread_cond_destroy(&w.cv);
 	pthread_mutex_destroy(&w.mu);
 	if (err < 0)
-		fprintf(stderr, "sipua: cannot find where %s is: %s\n", uri, sip_err_name(err));
+		fprintf(stderr, "sipua: cannot find where %s is: %s\n", uri, ua_err_name(err));
 	return err;
 }
 

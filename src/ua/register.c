@@ -40,7 +40,7 @@ static void send_register(void *arg, int err, const struct tsx_peer *to)
 
 	pthread_mutex_lock(&a->mu);
 	if (err < 0) {
-		ev_error(a, "registrar %s: %s", r->registrar, sip_err_name(err));
+		ev_error(a, "registrar %s: %s", r->registrar, ua_err_name(err));
 		on_reg_resp(NULL, NULL, 503, r);
 		pthread_mutex_unlock(&a->mu);
 		return;

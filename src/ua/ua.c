@@ -250,6 +250,11 @@ static struct rs_resolver *resolver(struct ua *ua)
 	return ua->rs;
 }
 
+const char *ua_err_name(int err)
+{
+	return rs_err_name(err);
+}
+
 int ua_locate(struct ua *ua, struct sip_pl text, ua_locate_fn fn, void *arg)
 {
 	struct sip_uri uri;

@@ -63,6 +63,9 @@ int ua_target(const struct sip_uri *uri, struct tsx_peer *to);
 typedef void (*ua_locate_fn)(void *arg, int err, const struct tsx_peer *to);
 int ua_locate(struct ua *ua, struct sip_pl uri, ua_locate_fn fn, void *arg);
 
+/* The name of an error of ua_locate (RS_ERR_* included). */
+const char *ua_err_name(int err);
+
 /* Writes a Via value for a request over proto from our listener, with a
  * fresh branch and rport (RFC 3581). */
 void ua_via(const struct ua *ua, enum tp_proto proto, char *buf, size_t cap);
