@@ -129,10 +129,17 @@ struct app {
 	unsigned started, ended, good; /* good: answered and ended by a BYE */
 	bool stopping;
 	bool registered_once;
-	char aor[DLG_URI_MAX];     /* our identity, From of our requests */
-	char contact[DLG_URI_MAX]; /* "<sip:user@ip:port>" */
-	char local_ip[64];         /* numeric, for SDP */
+	char aor[DLG_URI_MAX];         /* our identity, From of our requests */
+	char contact[DLG_URI_MAX];     /* "<sip:user@ip:port>" */
+	char contact_tcp[DLG_URI_MAX]; /* the same with ;transport=tcp */
+	char local_ip[64];             /* numeric, for SDP */
 };
+
+/* Our Contact for messages over proto. */
+static inline const char *app_contact(const struct app *a, enum tp_proto proto)
+{
+	return proto == TP_TCP ? a->contact_tcp : a->contact;
+}
 
 /* call.c: the call object and its media. */
 struct call *call_new(struct app *a, bool uac);

@@ -62,7 +62,8 @@ static void send_invite(struct call *c, const struct tsx_peer *to, bool reinvite
 	int blen, err = SIP_ERR_NOMEM;
 
 	if (buf && (blen = call_offer(c, body, sizeof(body))) > 0) {
-		struct dlg_req r = {.method = "INVITE", .via = via, .contact = a->contact};
+		struct dlg_req r = {
+		        .method = "INVITE", .via = via, .contact = app_contact(a, to->proto)};
 
 		ua_via(&a->ua, to->proto, via, sizeof(via));
 		sip_wbuf_init(&w, buf, REQ_MAX);

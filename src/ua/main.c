@@ -104,6 +104,8 @@ static int identity(struct app *a)
 	else
 		snprintf(a->aor, sizeof(a->aor), "sip:%s@%s", user, host);
 	snprintf(a->contact, sizeof(a->contact), "<sip:%s@%s:%u>", user, host, port);
+	snprintf(a->contact_tcp, sizeof(a->contact_tcp), "<sip:%s@%s:%u;transport=tcp>", user, host,
+	         port);
 	if (cfg->auth_user)
 		snprintf(user, sizeof(user), "%s", cfg->auth_user);
 	dlg_auth_init(&a->auth, user, cfg->password);

@@ -50,7 +50,10 @@ static void send_register(void *arg, int err, const struct tsx_peer *to)
 	dlg_request(&r->dlg, &w, &q);
 	snprintf(exp, sizeof(exp), "%u", r->unregistering ? 0 : r->asked);
 	sip_build_hdr(&w, SIP_HDR_EXPIRES, sip_pl_cstr(exp));
-	if (r->auth_tries)
+	/* After a first challenge, refreshes answer it at once with the next
+	 * nc (RFC 7616 §3.4: nonce-count lets a nonce serve several requests);
+	 * a stale or refused nonce is challenged again and retried. */
+	if (r->auth_tries || (r->announced && a->auth.nch))
 		dlg_auth_write(&a->auth, &w, "REGISTER", sip_pl_cstr(r->registrar));
 	sip_build_hdr(&w, SIP_HDR_USER_AGENT, SIP_PL("sipua/" UA_VERSION));
 	if ((n = sip_build_finish(&w, SIP_PL_NULL, SIP_PL_NULL)) < 0 ||

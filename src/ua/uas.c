@@ -35,7 +35,8 @@ static int respond(struct app *a, struct call *c, struct tsx *st, const struct s
 	sip_build_response(&w, req, status, SIP_PL_NULL, sip_pl_cstr(c ? c->dlg.local_tag : tag));
 	if (c && invite && status < 300) {
 		dlg_copy_record_route(&w, req);
-		sip_build_hdr(&w, SIP_HDR_CONTACT, sip_pl_cstr(a->contact));
+		sip_build_hdr(&w, SIP_HDR_CONTACT,
+		              sip_pl_cstr(app_contact(a, tsx_peer(st)->proto)));
 	}
 	if (status == 405 || (status >= 200 && status < 300))
 		sip_build_hdr(&w, SIP_HDR_ALLOW, SIP_PL(ALLOW));
