@@ -34,34 +34,45 @@ SIPUA = os.environ.get("SIPUA_BIN", os.path.join(os.path.dirname(SIPD), "sipua")
 
 # RTP ports: below Linux's ephemeral range (32768-60999), above most services.
 RTP_LO, RTP_HI = 20000, 32700
-_given = []  # (lo, hi) ranges handed out by this process
+_live = set()  # (lo, hi) ranges of the SipUA processes of this one still running
+_cursor = [random.randrange(RTP_LO, RTP_HI) & ~1]
 
 
 def rtp_range(n):
-    """n consecutive even-aligned UDP ports, all free on 127.0.0.1 now, not
-    overlapping a range given out before (sipua binds them later)."""
+    """n consecutive even-aligned UDP ports, all free on 127.0.0.1 now and
+    not overlapping the range of a SipUA of ours still running (sipua binds
+    them later). Taken in turn from a cursor that walks the span, so ranges
+    given one after the other do not collide; a busy port moves it past."""
     n += n % 2
-    for _ in range(200):
-        lo = random.randrange(RTP_LO, RTP_HI - n) & ~1
+    assert n <= (RTP_HI - RTP_LO) // 2, n
+    for _ in range(400):
+        lo = _cursor[0]
+        if lo + n - 1 > RTP_HI:
+            lo = RTP_LO
         hi = lo + n - 1
-        if any(lo <= h and l <= hi for l, h in _given):
+        _cursor[0] = hi + 1 + (hi + 1) % 2
+        if any(lo <= h and l <= hi for l, h in _live):
             continue
         socks = []
+        busy = None
         try:
             for p in range(lo, hi + 1):
                 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                 socks.append(s)
-                s.bind(("127.0.0.1", p))
-        except OSError:
-            continue
+                try:
+                    s.bind(("127.0.0.1", p))
+                except OSError:
+                    busy = p
+                    break
         finally:
             for s in socks:
                 s.close()
-        _given.append((lo, hi))
-        if len(_given) > 64:
-            del _given[0]
+        if busy is not None:
+            _cursor[0] = (busy + 2) & ~1
+            continue
+        _live.add((lo, hi))
         return lo, hi
-    raise RuntimeError(f"no {n} free consecutive UDP ports")
+    raise RuntimeError(f"no {n} free consecutive UDP ports in {RTP_LO}-{RTP_HI}")
 
 
 class SipUA:
@@ -198,6 +209,7 @@ class SipUA:
         return rc
 
     def _finish(self):
+        _live.discard(self.rtp)
         self._reader.join(timeout=5)
         while not self._closed:
             try:
