@@ -52,10 +52,12 @@ struct branch {
 struct pcall {
 	pthread_mutex_t mu;
 	int refs;
-	/* In s->calls (under s->calls_mu) while an INVITE waits for its final
-	 * response; timer_c is the time (ms) its ringing branches give up. */
+	/* In s->calls (under s->calls_mu) from birth to the last reference;
+	 * an INVITE also in s->ringing until the timer C sweep sees it
+	 * answered. timer_c is the time (ms) its ringing branches give up. */
 	struct pcall *lprev, *lnext;
-	bool listed;
+	struct pcall *rprev, *rnext;
+	bool listed, ringing;
 	_Atomic uint64_t timer_c;
 	struct sipd *s;
 	struct tsx *st; /* the server transaction (referenced) */
@@ -91,10 +93,26 @@ struct pcall {
 
 /* ---- small helpers ----------------------------------------------------------- */
 
+static void unlist_ringing_locked(struct pcall *pc)
+{
+	struct sipd *s = pc->s;
+
+	if (pc->ringing) {
+		if (pc->rprev)
+			pc->rprev->rnext = pc->rnext;
+		else
+			s->ringing = pc->rnext;
+		if (pc->rnext)
+			pc->rnext->rprev = pc->rprev;
+		pc->ringing = false;
+	}
+}
+
 static void unlist_locked(struct pcall *pc)
 {
 	struct sipd *s = pc->s;
 
+	unlist_ringing_locked(pc);
 	if (pc->listed) {
 		if (pc->lprev)
 			pc->lprev->lnext = pc->lnext;
@@ -106,8 +124,10 @@ static void unlist_locked(struct pcall *pc)
 	}
 }
 
-/* Every call is listed from birth to its last reference, so that timer C
- * can find the ringing ones and shutdown can free what is left. */
+/* Every call is listed from birth to its last reference, so that shutdown
+ * can free what is left; an INVITE is listed as ringing too, so that timer
+ * C walks only the calls that may still ring, not the thousands that wait
+ * out their transactions' 32 s with calls_mu held. */
 static void list_call(struct pcall *pc)
 {
 	struct sipd *s = pc->s;
@@ -120,6 +140,14 @@ static void list_call(struct pcall *pc)
 		s->calls->lprev = pc;
 	s->calls = pc;
 	pc->listed = true;
+	if (pc->invite) {
+		pc->rprev = NULL;
+		pc->rnext = s->ringing;
+		if (s->ringing)
+			s->ringing->rprev = pc;
+		s->ringing = pc;
+		pc->ringing = true;
+	}
 	pthread_mutex_unlock(&s->calls_mu);
 }
 
@@ -1065,8 +1093,18 @@ void sipd_proxy_tick(struct sipd *s, uint64_t now_ms)
 	struct pcall *due[64];
 	size_t n = 0;
 
+	struct pcall *next;
+
 	pthread_mutex_lock(&s->calls_mu);
-	for (struct pcall *pc = s->calls; pc && n < 64; pc = pc->lnext) {
+	for (struct pcall *pc = s->ringing; pc && n < 64; pc = next) {
+		next = pc->rnext;
+		pthread_mutex_lock(&pc->mu);
+		bool answered = pc->answered;
+		pthread_mutex_unlock(&pc->mu);
+		if (answered) {
+			unlist_ringing_locked(pc); /* timer C is over for it */
+			continue;
+		}
 		if (atomic_load(&pc->timer_c) > now_ms)
 			continue;
 		atomic_store(&pc->timer_c, UINT64_MAX); /* fires once per ringing spell */

@@ -43,6 +43,7 @@ struct sipd {
 	/* Proxied INVITEs waiting for a final response, for timer C. */
 	pthread_mutex_t calls_mu;
 	struct pcall *calls;
+	struct pcall *ringing; /* the INVITEs of calls not yet seen answered */
 	struct sipd_stats stats;
 	struct sipd_metrics metrics;
 	struct trace *trace;    /* recent calls, while the admin HTTP is on */
