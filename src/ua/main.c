@@ -172,6 +172,20 @@ static struct call *pick(struct app *a, const char *id, enum call_state want, bo
 	return NULL;
 }
 
+/* The call a command means, or a message saying there is none. */
+static struct call *target(struct app *a, const char *cmd, const char *id, enum call_state want,
+                           bool any)
+{
+	struct call *c = pick(a, id, want, any);
+
+	if (!c)
+		ev_error(a, "%s: no %s call", cmd,
+		         id                      ? id
+		         : want == CALL_INCOMING ? "incoming"
+		                                 : "active");
+	return c;
+}
+
 /* One stdin line; returns false on quit. Runs under a->mu. */
 static bool command(struct app *a, char *line)
 {
@@ -188,16 +202,16 @@ static bool command(struct app *a, char *line)
 	} else if (!strcmp(cmd, "call") && arg) {
 		uac_call(a, arg);
 	} else if (!strcmp(cmd, "answer")) {
-		if ((c = pick(a, arg, CALL_INCOMING, false)))
+		if ((c = target(a, cmd, arg, CALL_INCOMING, false)))
 			uas_answer(c);
 	} else if (!strcmp(cmd, "hangup")) {
-		if ((c = pick(a, arg, CALL_ACTIVE, true)))
+		if ((c = target(a, cmd, arg, CALL_ACTIVE, true)))
 			call_hangup(c);
 	} else if (!strcmp(cmd, "hold") || !strcmp(cmd, "resume")) {
-		if ((c = pick(a, arg, CALL_ACTIVE, false)))
+		if ((c = target(a, cmd, arg, CALL_ACTIVE, false)))
 			call_hold(c, cmd[0] == 'h');
 	} else if (!strcmp(cmd, "dtmf") && arg) {
-		if ((c = pick(a, arg2, CALL_ACTIVE, false)))
+		if ((c = target(a, cmd, arg2, CALL_ACTIVE, false)))
 			call_dtmf(c, arg);
 	} else {
 		ev_error(a,
