@@ -11,7 +11,10 @@ dump-...-dec.wav, decoded from RTP). Each recording must be the tone
 count (ended.rtp.sent), baresip's the frames its encoder took while the
 call was up (its -enc.wav dump, at most the call's length). baresip
 answers by itself (;answermode=auto); it is driven through ctrl_tcp.
+DTMF (RFC 4733) goes both ways between them as well.
 """
+import time
+
 import pytest
 
 from audio import Analysis, check_tone, write_tone
@@ -150,3 +153,28 @@ def test_sipua_calls_baresip_through_sipd(srv, sipuas, phones, tmp_path, tone):
 
 def test_baresip_calls_sipua_through_sipd(srv, sipuas, phones, tmp_path, tone):
     baresip_calls_sipua(sipuas, phones, tmp_path, tone, srv)
+
+
+def test_dtmf_with_baresip_both_ways(sipuas, phones, tmp_path, tone):
+    # RFC 4733 telephone-events: sipua's --dtmf reach baresip (its
+    # CALL_DTMF_START events), baresip's `sndcode` reach sipua (dtmf events).
+    bob = phones("bob", None, tone)
+    alice = sipuas("alice", "call", bob.uri(), options=[
+        "--user", "sip:alice@127.0.0.1", "--play", tone, "--dtmf", "123#", "--duration", 3.5])
+
+    def why():
+        return reports(alice) + phone_log(bob)
+    alice.wait_event("answered", 10)
+    assert bob.wait_event("CALL_ESTABLISHED", 5), why()
+    time.sleep(2.0)  # sipua's digits go at 1 s; baresip's after them
+    for digit in "57":
+        bob.command("sndcode", digit)
+        time.sleep(0.4)
+    end = alice.wait_event("ended", 5)
+    assert end.get("cause") == "local-bye", (end, why())
+    got = [e.get("digit") for e in alice.find("dtmf")]
+    assert got == ["5", "7"], ("sipua's dtmf events from baresip", got, why())
+    assert bob.wait_event("CALL_CLOSED", 5), why()
+    keys = [e.get("param") for e in bob.events if e.get("type") == "CALL_DTMF_START"]
+    assert keys == ["1", "2", "3", "#"], ("baresip's CALL_DTMF_START events", keys, why())
+    assert alice.wait_exit(5) == 0, why()
