@@ -393,7 +393,10 @@ static void failed(struct call *c, const struct sip_msg *resp, int status)
 		return;
 	}
 	if (status == 491) {
-		c->at_glare = tp_now_ms() + glare_wait_ms(c->dlg.caller);
+		unsigned ms = glare_wait_ms(c->dlg.caller);
+
+		sip_log(SIP_LOG_INFO, "call %s: re-INVITE glare (491): again in %u ms", c->id, ms);
+		c->at_glare = tp_now_ms() + ms;
 	} else if (status == 408 || status == 481) {
 		call_hangup(c); /* §14.1: the dialog is gone */
 	} else {
