@@ -24,9 +24,14 @@ PASSWORD = "Ua-pw-6-sipd"
 
 
 @pytest.fixture
-def srv(sipd_factory, tmp_path):
-    dsn = f"sqlite:{tmp_path}/location.db"
-    add_users(dsn, ["alice@example.com", "bob@example.com", "carol@example.com"], PASSWORD)
+def dsn(tmp_path):
+    d = f"sqlite:{tmp_path}/location.db"
+    add_users(d, ["alice@example.com", "bob@example.com", "carol@example.com"], PASSWORD)
+    return d
+
+
+@pytest.fixture
+def srv(sipd_factory, dsn):
     s = sipd_factory("--auth", "on", "--location", dsn)
     s.dsn = dsn
     return s
@@ -75,6 +80,36 @@ def test_register_with_a_wrong_password_fails(srv, sipuas):
     assert ev.get("status") == 403, (ev, reports(ua, srv=srv))
     assert ua.wait_exit(5) == 1, reports(ua, srv=srv)
     assert reg_list(srv.dsn, "sip:alice@example.com") == []
+
+
+@pytest.mark.parametrize("alg", ["SHA-256", "MD5"])
+def test_register_with_each_digest_algorithm(sipd_factory, dsn, sipuas, alg):
+    # sipd challenges with alg alone: registered means sipua answered with it.
+    srv = sipd_factory("--auth", "on", "--location", dsn, "--auth-algorithms", alg)
+    ua = sipuas("alice", "register", options=[*ident(srv, "alice"), "--duration", 0.5])
+    ev = ua.wait_event("registered", 5)
+    assert ev.get("aor") == "sip:alice@example.com", (ev, reports(ua, srv=srv))
+    ua.wait_event("unregistered", 5)
+    assert ua.wait_exit(5) == 0, reports(ua, srv=srv)
+
+
+def test_register_follows_423_and_refreshes_before_expiry(sipd_factory, dsn, sipuas):
+    # sipd wants at least 3 s: sipua's 2 s gets a 423, it asks again for 3 s
+    # (Min-Expires) and refreshes at about half of that; 5 s later (past the
+    # first expiry) the binding is still there.
+    import time
+    srv = sipd_factory("--auth", "on", "--location", dsn, "--min-expires", "3")
+    ua = sipuas("alice", "register", options=[*ident(srv, "alice"), "--expires", 2,
+                                              "--duration", 6])
+    ev = ua.wait_event("registered", 5)
+    assert ev.get("expires") == 3, (ev, reports(ua, srv=srv))
+    time.sleep(5)
+    b = reg_list(dsn, "sip:alice@example.com")
+    assert len(b) == 1 and 0 < b[0]["expires"] <= 3, \
+        (f"binding at {ev['_t'] + 5:.1f} s: {b}", reports(ua, srv=srv))
+    ua.wait_event("unregistered", 5)
+    assert ua.wait_exit(5) == 0, reports(ua, srv=srv)
+    assert reg_list(dsn, "sip:alice@example.com") == []
 
 
 # ---- calls --------------------------------------------------------------------------
