@@ -297,12 +297,15 @@ def rtp(ended):
     return r
 
 
-def check_heard(path, ended_sender, *uas, freq=1000.0, who=None, full_call=True):
+def check_heard(path, ended_sender, *uas, freq=1000.0, who=None, full_call=True,
+                not_audio=0):
     """The recording at path (made by the receiving side) carries the tone
     the sender played: dominant frequency ~freq, and at least 95% of the
     20 ms packets the sender sent (its ended event's rtp.sent) arrived as
     tone frames; unless full_call is False (a call on hold), the sender
     sent for the whole call (>= 90% of 50 packets a second of its duration).
+    not_audio: how many of the packets sent carried no audio (RFC 4733
+    events take the place of the tone's packets while a digit lasts).
     On failure: the reports of uas."""
     from audio import check_tone
     r = rtp(ended_sender)
@@ -313,6 +316,6 @@ def check_heard(path, ended_sender, *uas, freq=1000.0, who=None, full_call=True)
          f"(< 90% of 50/s): {ended_sender}\n{reports(*uas)}")
     assert os.path.exists(path), f"{who}: no recording {path}\n{reports(*uas)}"
     try:
-        return check_tone(path, r["sent"], freq=freq, who=who)
+        return check_tone(path, r["sent"] - not_audio, freq=freq, who=who)
     except AssertionError as e:
         raise AssertionError(f"{e}\n{reports(*uas)}") from None
