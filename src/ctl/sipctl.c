@@ -1,15 +1,14 @@
 /*
  * sipctl — sipd's administration tool: users (credentials stored as HA1
- * per digest algorithm, never the password) and registrations, reached
- * through the same location store as sipd (--location DSN).
+ * per digest algorithm, never the password), registrations, calls,
+ * counters and call traces. Through sipd's admin HTTP API when it has one
+ * (--http, or `http` in the config file given with -c), else straight on
+ * the same location store as sipd (--location DSN; users and
+ * registrations only).
  *
- *   sipctl [--location DSN] user add|passwd USER@DOMAIN   (password on stdin
- *                                                          or asked for)
- *   sipctl [--location DSN] user del USER@DOMAIN
- *   sipctl [--location DSN] user list
- *   sipctl [--location DSN] reg list [AOR]
+ *   sipctl [-c FILE] [--location DSN] [--http ADDR:PORT] COMMAND ...
  *
- * Exit status: 0 done, 1 failed (not found, store error), 2 usage.
+ * Exit status: 0 done, 1 failed (not found, store or API error), 2 usage.
  */
 #include <ctype.h>
 #include <getopt.h>
@@ -21,11 +20,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <openssl/crypto.h>
 
 #include "libsip/digest.h"
 #include "libsip/log.h"
 #include "libsip/uri.h"
+#include "ctl.h"
 #include "location/location.h"
 #include "server/config.h"
 
@@ -34,14 +35,27 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: sipctl [--location DSN] COMMAND\n"
-	           "  user add USER@DOMAIN      add a user (password from stdin or asked for)\n"
-	           "  user passwd USER@DOMAIN   change a user's password\n"
-	           "  user del USER@DOMAIN      delete a user\n"
-	           "  user list                 list users\n"
-	           "  reg list [AOR]            bindings with their remaining time\n"
-	           "DSN: sqlite:PATH, memory: or redis://HOST:PORT[/DB] "
-	           "(default " SIPD_DEFAULT_LOCATION ")\n");
+	fprintf(f,
+	        "usage: sipctl [options] COMMAND\n"
+	        "  user add USER@DOMAIN        add a user (password from stdin or asked for)\n"
+	        "  user passwd USER@DOMAIN     change a user's password\n"
+	        "  user del USER@DOMAIN        delete a user\n"
+	        "  user list                   list users\n"
+	        "  reg list [AOR]              bindings with their remaining time\n"
+	        "  reg remove AOR [CONTACT]    remove an AOR's bindings (or the one to CONTACT)\n"
+	        "  calls [--active]            recent and active calls          (API only)\n"
+	        "  stats                       sipd's counters                  (API only)\n"
+	        "  trace AOR                   messages of AOR's recent calls   (API only)\n"
+	        "options:\n"
+	        "  -c, --config FILE     sipd's config file: its location, http, http-token,\n"
+	        "                        http-user (the options below override it)\n"
+	        "  --location DSN        the store: sqlite:PATH, memory: or\n"
+	        "                        redis://HOST:PORT[/DB] (default " SIPD_DEFAULT_LOCATION
+	        ")\n"
+	        "  --http [ADDR:]PORT    sipd's admin API (as its --http; or a URL): used for\n"
+	        "                        every command when given\n"
+	        "  --token TOKEN         the API's bearer token (sipd --http-token)\n"
+	        "  --http-user USER:PASS the API's basic credentials (sipd --http-user)\n");
 }
 
 /* ---- waiting for an asynchronous store call ------------------------------------ */
@@ -105,9 +119,7 @@ static int split_user(const char *arg, char *user, char *domain)
 	return 0;
 }
 
-/* One line from stdin without its newline; with a terminal, asked for
- * twice without echo. */
-static int read_password(char *out, size_t cap)
+int ctl_read_password(char *out, size_t cap)
 {
 	bool tty = isatty(STDIN_FILENO);
 	struct termios old, quiet;
@@ -175,7 +187,7 @@ static int user_set(struct loc_store *s, const char *arg, bool must_exist)
 		fprintf(stderr, "sipctl: %s@%s exists (use user passwd)\n", user, domain);
 		return 1;
 	}
-	if (read_password(pass, sizeof(pass)))
+	if (ctl_read_password(pass, sizeof(pass)))
 		return 1;
 	struct sip_pl u = sip_pl_cstr(user), d = sip_pl_cstr(domain), p = sip_pl_cstr(pass);
 	if (sip_digest_ha1(SIP_DIGEST_MD5, u, d, p, md5, sizeof(md5)) < 0 ||
@@ -290,9 +302,75 @@ static int reg_list(struct loc_store *s, const char *aor_arg)
 	return 0;
 }
 
+/* reg remove on the store itself. A running sipd keeps the bindings of an
+ * sqlite: or memory: store in its own memory too: only its API removes
+ * them there. */
+static int reg_remove(struct loc_store *s, const char *dsn, const char *aor_arg,
+                      const char *contact)
+{
+	char text[NAME_MAX_LEN + 8], key[NAME_MAX_LEN + 8];
+	struct sip_uri uri;
+	int err;
+
+	snprintf(text, sizeof(text), "%s%s", strncmp(aor_arg, "sip", 3) ? "sip:" : "", aor_arg);
+	if (sip_uri_parse(&uri, sip_pl_cstr(text)) < 0 || loc_aor(&uri, key, sizeof(key)) < 0) {
+		fprintf(stderr, "sipctl: '%s' is not an address-of-record\n", aor_arg);
+		return 2;
+	}
+	err = contact ? loc_remove(s, sip_pl_cstr(key), sip_pl_cstr(contact))
+	              : loc_remove_all(s, sip_pl_cstr(key));
+	if (err == SIP_ERR_NOT_FOUND) {
+		fprintf(stderr, "sipctl: no such binding of %s\n", key);
+		return 1;
+	}
+	if (err < 0) {
+		fprintf(stderr, "sipctl: cannot remove (%s)\n", loc_err_name(err));
+		return 1;
+	}
+	if (strncmp(dsn, "redis:", 6) != 0)
+		fprintf(stderr,
+		        "sipctl: removed from %s; a sipd running on it still routes to the "
+		        "binding until it restarts: use its API (--http) instead\n",
+		        dsn);
+	return 0;
+}
+
 /* ---- main ----------------------------------------------------------------------------------- */
 
-static int run(struct loc_store *s, int argc, char **argv)
+/* The commands through the API: every command when sipd has one. */
+static int run_api(const struct ctl *c, int argc, char **argv)
+{
+	const char *what = argv[0], *verb = argc > 1 ? argv[1] : "";
+	const char *arg = argc > 2 ? argv[2] : NULL;
+
+	if (!strcmp(what, "user")) {
+		if (!strcmp(verb, "list") && argc == 2)
+			return api_user_list(c);
+		if (argc == 3 && !strcmp(verb, "add"))
+			return api_user_set(c, arg, false);
+		if (argc == 3 && !strcmp(verb, "passwd"))
+			return api_user_set(c, arg, true);
+		if (argc == 3 && !strcmp(verb, "del"))
+			return api_user_del(c, arg);
+	} else if (!strcmp(what, "reg")) {
+		if (!strcmp(verb, "list") && argc <= 3)
+			return api_reg_list(c, arg);
+		if (!strcmp(verb, "remove") && (argc == 3 || argc == 4))
+			return api_reg_remove(c, arg, argc == 4 ? argv[3] : NULL);
+	} else if (!strcmp(what, "calls") && argc <= 2) {
+		if (argc == 1 || !strcmp(verb, "--active"))
+			return api_calls(c, argc == 2);
+	} else if (!strcmp(what, "stats") && argc == 1) {
+		return api_stats(c);
+	} else if (!strcmp(what, "trace") && argc == 2) {
+		return api_trace(c, verb);
+	}
+	usage(stderr);
+	return 2;
+}
+
+/* The commands on the store itself. */
+static int run_store(struct loc_store *s, const char *dsn, int argc, char **argv)
 {
 	const char *what = argv[0], *verb = argc > 1 ? argv[1] : "";
 	const char *arg = argc > 2 ? argv[2] : NULL;
@@ -316,40 +394,86 @@ static int run(struct loc_store *s, int argc, char **argv)
 	} else if (!strcmp(what, "reg")) {
 		if (!strcmp(verb, "list") && argc <= 3)
 			return reg_list(s, arg);
+		if (!strcmp(verb, "remove") && (argc == 3 || argc == 4))
+			return reg_remove(s, dsn, arg, argc == 4 ? argv[3] : NULL);
 	}
 bad:
 	usage(stderr);
 	return 2;
 }
 
-int main(int argc, char **argv)
+/* Options, then the config file under them. */
+static int options(struct ctl *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	        {"location", required_argument, NULL, 'L'},
+	        {"config", required_argument, NULL, 'c'},
+	        {"http", required_argument, NULL, 'H'},
+	        {"token", required_argument, NULL, 'T'},
+	        {"http-user", required_argument, NULL, 'U'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
-	const char *dsn = SIPD_DEFAULT_LOCATION;
-	struct loc_store *s;
-	int c, rc;
+	bool set[4] = {false, false, false, false};
+	char *dst[] = {c->dsn, c->http, c->token, c->http_user};
+	const char *conf = NULL;
+	int o, k;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'L': dsn = optarg; break;
-		case 'h': usage(stdout); return 0;
+	/* "+": options end at the command, so `calls --active` stays its own. */
+	while ((o = getopt_long(argc, argv, "+hc:", opts, NULL)) != -1) {
+		switch (o) {
+		case 'L': k = 0; break;
+		case 'H': k = 1; break;
+		case 'T': k = 2; break;
+		case 'U': k = 3; break;
+		case 'c': conf = optarg; continue;
+		case 'h': usage(stdout); return 1;
 		default: usage(stderr); return 2;
 		}
+		if (strlen(optarg) >= CTL_TEXT) {
+			fprintf(stderr, "sipctl: %s: too long\n", opts[k == 0 ? 0 : k + 1].name);
+			return 2;
+		}
+		snprintf(dst[k], CTL_TEXT, "%s", optarg);
+		set[k] = true;
 	}
+	if (conf && ctl_read_config(c, conf, &set[0], &set[1], &set[2], &set[3]))
+		return 2;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl c = {.dsn = SIPD_DEFAULT_LOCATION};
+	struct loc_store *s;
+	int rc;
+
+	if ((rc = options(&c, argc, argv)) != 0)
+		return rc == 1 ? 0 : rc;
 	if (optind >= argc) {
 		usage(stderr);
 		return 2;
 	}
+	if (c.http[0]) {
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		rc = run_api(&c, argc - optind, argv + optind);
+		curl_global_cleanup();
+		return rc;
+	}
+	const char *cmd = argv[optind];
+	if (!strcmp(cmd, "calls") || !strcmp(cmd, "stats") || !strcmp(cmd, "trace")) {
+		fprintf(stderr,
+		        "sipctl: %s needs sipd's admin API: --http ADDR:PORT, or -c with "
+		        "http set in the config file\n",
+		        cmd);
+		return 2;
+	}
 	sip_log_set_level(SIP_LOG_WARN);
-	if (loc_open(&s, dsn, NULL) < 0) {
-		fprintf(stderr, "sipctl: cannot open the location store %s\n", dsn);
+	if (loc_open(&s, c.dsn, NULL) < 0) {
+		fprintf(stderr, "sipctl: cannot open the location store %s\n", c.dsn);
 		return 1;
 	}
-	rc = run(s, argc - optind, argv + optind);
+	rc = run_store(s, c.dsn, argc - optind, argv + optind);
 	loc_close(s);
 	return rc;
 }

@@ -1,6 +1,7 @@
 /*
  * api.c — the admin HTTP API: /metrics (Prometheus text), and JSON under
- * /api — stats, registrations (?aor=), calls (?active=1) and one call's
+ * /api — stats, registrations (?aor=; DELETE ?aor=[&contact=] removes
+ * them, as `sipctl reg remove`), calls (?active=1) and one call's
  * messages, users (the operations of `sipctl user`: list, add, change the
  * password, delete; HA1 per algorithm, never the password). Runs on the
  * HTTP server's threads; store calls that complete by callback are
@@ -185,6 +186,47 @@ static void registrations(struct sipd *s, const struct api_req *q, struct api_re
 		return;
 	}
 	jb_put(&b, "]", 1);
+	reply(r, 200, &b);
+}
+
+/* The registrar's key of ?aor=, or false. */
+static bool aor_key(const char *arg, char *key, size_t cap)
+{
+	char text[NAME_LEN + 8];
+	struct sip_uri uri;
+
+	snprintf(text, sizeof(text), "%s%s", strncmp(arg, "sip", 3) ? "sip:" : "", arg);
+	return sip_uri_parse(&uri, sip_pl_cstr(text)) == 0 && loc_aor(&uri, key, cap) >= 0;
+}
+
+/* DELETE ?aor=[&contact=URI]: the AOR's bindings, or the one binding
+ * whose contact is URI (compared as the registrar does, §19.1.4). Through
+ * sipd, so its memory and the store stay one. */
+static void remove_registrations(struct sipd *s, const struct api_req *q, struct api_resp *r)
+{
+	char key[NAME_LEN + 8];
+	struct jbuf b = {0};
+	int err;
+
+	if (!q->aor || !*q->aor || !aor_key(q->aor, key, sizeof(key))) {
+		reply_error(r, 400, "aor= is missing or not an address-of-record");
+		return;
+	}
+	if (q->contact && *q->contact)
+		err = loc_remove(s->loc, sip_pl_cstr(key), sip_pl_cstr(q->contact));
+	else
+		err = loc_remove_all(s->loc, sip_pl_cstr(key));
+	if (err == SIP_ERR_NOT_FOUND) {
+		reply_error(r, 404, "no such binding");
+		return;
+	}
+	if (err < 0) {
+		reply_error(r, 503, loc_err_name(err));
+		return;
+	}
+	jb_put(&b, "{\"removed\":", 12);
+	jb_cstr(&b, key);
+	jb_put(&b, "}", 1);
 	reply(r, 200, &b);
 }
 
@@ -433,8 +475,10 @@ bool sipd_api(struct sipd *s, const struct api_req *q, struct api_resp *r)
 	} else if (!strcmp(p, "/api/registrations")) {
 		if (get)
 			registrations(s, q, r);
+		else if (!strcmp(q->method, "DELETE"))
+			remove_registrations(s, q, r);
 		else
-			not_allowed(r, "GET");
+			not_allowed(r, "GET, DELETE");
 	} else if (!strcmp(p, "/api/calls") || !strncmp(p, "/api/calls/", 11)) {
 		if (get)
 			calls(s, q, p[10] ? p + 11 : NULL, r);

@@ -178,6 +178,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	        .method = method,
 	        .path = url,
 	        .aor = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "aor"),
+	        .contact = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "contact"),
 	        .active_only = active && strcmp(active, "0") && strcmp(active, "false"),
 	        .body = x->body ? x->body : "",
 	        .body_len = x->len,

@@ -22,11 +22,12 @@ void sipd_http_stop(struct sipd_http *h);
 /* ---- the API (api.c) ------------------------------------------------------------ */
 
 struct api_req {
-	const char *method; /* "GET", "POST" ... */
-	const char *path;   /* decoded, without the query */
-	const char *aor;    /* ?aor=, or NULL */
-	bool active_only;   /* ?active=1 */
-	const char *body;   /* a POST or PUT body */
+	const char *method;  /* "GET", "POST" ... */
+	const char *path;    /* decoded, without the query */
+	const char *aor;     /* ?aor=, or NULL */
+	const char *contact; /* ?contact= (DELETE of one binding), or NULL */
+	bool active_only;    /* ?active=1 */
+	const char *body;    /* a POST or PUT body */
 	size_t body_len;
 };
 
