@@ -27,6 +27,8 @@ static void usage(FILE *f, const char *prog)
 	        "  -w, --workers N                 worker threads (default: number of cores)\n"
 	        "      --log-level LEVEL           error, warn, info (default) or debug\n"
 	        "      --log stderr|syslog         where log lines go (default stderr)\n"
+	        "      --trace on|off              one log line per message in and out (default "
+	        "off)\n"
 	        "      --max-msg BYTES             largest message accepted (default 65536)\n"
 	        "      --max-conns N               TCP connections in total (default 4096)\n"
 	        "      --tcp-idle MS               TCP idle timeout in ms (default 300000)\n"
@@ -149,6 +151,7 @@ enum {
 	OPT_HTTP_USER,
 	OPT_CHECK,
 	OPT_LOG_TO,
+	OPT_TRACE,
 };
 
 /* Every option with an argument is also a key of the config file, by the
@@ -159,6 +162,7 @@ static const struct option options[] = {
         {"workers", required_argument, NULL, 'w'},
         {"log-level", required_argument, NULL, OPT_LOG},
         {"log", required_argument, NULL, OPT_LOG_TO},
+        {"trace", required_argument, NULL, OPT_TRACE},
         {"max-msg", required_argument, NULL, OPT_MAX_MSG},
         {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
         {"tcp-idle", required_argument, NULL, OPT_TCP_IDLE},
@@ -308,6 +312,7 @@ static int one_opt(struct sipd_cfg *cfg, int c, const char *arg, const char *whe
 		return text_opt(where, arg, cfg->http_user, sizeof(cfg->http_user));
 	case OPT_AUTH: return on_off(where, arg, &cfg->auth);
 	case OPT_RECORD_ROUTE: return on_off(where, arg, &cfg->record_route);
+	case OPT_TRACE: return on_off(where, arg, &cfg->trace);
 	case OPT_AUTH_ALGS:
 		if (strlen(arg) >= sizeof(cfg->auth_algs) || auth_algs_parse(&ac, arg) < 0)
 			return bad(where,

@@ -28,6 +28,7 @@ struct sipd_cfg {
 	unsigned ndomains;
 	int log_level;
 	bool log_syslog; /* --log syslog: lines to syslog (daemon), not stderr */
+	bool trace;      /* --trace on: a log line per message in and out */
 	struct tp_cfg tp;
 	struct tsx_cfg tsx;
 	char location[512]; /* the location store's DSN */

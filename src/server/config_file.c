@@ -109,7 +109,8 @@ void sipd_cfg_print(const struct sipd_cfg *cfg, FILE *f)
 		fprintf(f, "workers = %u\n", cfg->tp.workers);
 	if (cfg->log_level >= 0 && cfg->log_level < 4)
 		fprintf(f, "log-level = %s\n", levels[cfg->log_level]);
-	fprintf(f, "log = %s\n", cfg->log_syslog ? "syslog" : "stderr");
+	fprintf(f, "log = %s\ntrace = %s\n", cfg->log_syslog ? "syslog" : "stderr",
+	        on_off(cfg->trace));
 	fprintf(f, "max-msg = %zu\nmax-conns = %u\ntcp-idle = %u\n", cfg->tp.max_msg,
 	        cfg->tp.max_conns, cfg->tp.idle_ms);
 	fprintf(f, "t1 = %u\nt2 = %u\nt4 = %u\n", cfg->tsx.t1_ms, cfg->tsx.t2_ms, cfg->tsx.t4_ms);

@@ -22,6 +22,7 @@ EVERY_KEY = {
     "workers": "3",
     "log-level": "debug",
     "log": "syslog",
+    "trace": "on",
     "max-msg": "20000",
     "max-conns": "77",
     "tcp-idle": "12345",
@@ -268,3 +269,23 @@ def test_log_to_syslog(tmp_path):
     # <30>: facility daemon (3) * 8 + info (6); the ident carries the pid.
     assert all(re.match(r"<30>.* sipd\[\d+\]: ", l) for l in lines), lines
     assert any("domain syslog.example" in l for l in lines), lines
+
+
+def test_trace_mode_logs_one_line_per_message(sipd_factory):
+    srv = sipd_factory("--trace", "on")
+    ua = Udp()
+    try:
+        msg = request("OPTIONS", f"sip:127.0.0.1:{srv.port}", ua.local, call_id="trace-1@test")
+        ua.send(msg, ("127.0.0.1", srv.port))
+        assert ua.recv(3).status == 200
+    finally:
+        ua.close()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and "SIP/2.0 200" not in srv.text():
+        time.sleep(0.02)
+    me, sipd = f"127.0.0.1:{ua.local[1]}", f"127.0.0.1:{srv.port}"
+    lines = [l for l in srv.text().splitlines() if "[trace-1@test]" in l]
+    assert any(f"in UDP {me} -> {sipd} OPTIONS sip:127.0.0.1:{srv.port} SIP/2.0" in l
+               for l in lines), lines
+    assert any(f"out UDP {sipd} -> {me} SIP/2.0 200 OK" in l for l in lines), lines
+    assert len(lines) == 2, lines
