@@ -179,9 +179,9 @@ def test_hold_and_resume_by_reinvite(srv, sipuas, tmp_path):
     assert a_held.get("by") == "local" and a_held.get("direction") == "sendonly", (a_held, why)
     assert a_res.get("by") == "local" and a_res.get("direction") == "sendrecv", (a_res, why)
     assert b_held.get("by") == "remote", (b_held, why)
-    # The contract's example does not say whose view a remote hold's direction
-    # is: bob's own (recvonly) or the offer's (sendonly); both are told right.
-    assert b_held.get("direction") in ("recvonly", "sendonly"), (b_held, why)
+    # A remote hold's direction is the peer's offer's (notes/sipua_cli.md,
+    # Deviations), so both sides say sendonly.
+    assert b_held.get("direction") == "sendonly", (b_held, why)
     assert b_res.get("by") == "remote" and b_res.get("direction") == "sendrecv", (b_res, why)
     assert abs(a_held["_t"] - ans["_t"] - HOLD_AFTER) < 0.5, (ans, a_held)
     assert abs(a_res["_t"] - a_held["_t"] - RESUME_AFTER) < 0.5, (a_held, a_res)
