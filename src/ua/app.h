@@ -75,7 +75,8 @@ struct call {
 	char id[16];
 	bool uac;
 	enum call_state state;
-	struct dlg dlg; /* UAC: the pre-dialog until a response with a tag */
+	struct dlg dlg;         /* UAC: the pre-dialog until a response with a tag */
+	struct ua_targets hops; /* where the initial INVITE goes (RFC 3263 order) */
 	char peer_uri[DLG_URI_MAX], local_aor[DLG_URI_MAX]; /* for the events */
 	struct tsx *ict; /* our pending INVITE or re-INVITE (referenced) */
 	bool ict_reinvite;

@@ -158,13 +158,16 @@ static void not_sent(struct call *c, enum call_out kind, int err)
 		call_end(c, "error", 0);
 }
 
-static void on_located(void *arg, int err, const struct tsx_peer *to)
+static void on_located(void *arg, int err, const struct ua_targets *ts)
 {
 	struct out *o = arg;
 	struct call *c = o->c;
+	const struct tsx_peer *to = &ts->t[0];
 
 	pthread_mutex_lock(&c->app->mu);
 	c->pending--;
+	if (!err && o->kind == OUT_INVITE)
+		c->hops = *ts; /* kept: retries and failover reuse them */
 	if (err < 0)
 		not_sent(c, o->kind, err);
 	else if (o->kind == OUT_ACK)
@@ -193,6 +196,13 @@ void uac_locate(struct call *c, enum call_out kind)
 	 * the route set says where they go (§8.1.2, §12.2.1.1). */
 	if (kind == OUT_INVITE && a->cfg->proxy)
 		uri = a->cfg->proxy;
+	/* The INVITE again (after a challenge, or to the next target): where
+	 * the first one went, not a fresh lookup that might pick another. */
+	if (kind == OUT_INVITE && c->hops.n) {
+		free(o);
+		send_invite(c, &c->hops.t[c->hops.cur], false);
+		return;
+	}
 	if (!o) {
 		not_sent(c, kind, SIP_ERR_NOMEM);
 		return;
@@ -381,6 +391,15 @@ static void failed(struct call *c, const struct sip_msg *resp, int status)
 			snprintf(c->dlg.remote_target, DLG_URI_MAX, "%s", c->peer_uri);
 		}
 		uac_locate(c, re ? OUT_REINVITE : OUT_INVITE);
+		return;
+	}
+	if (!re && !resp && (status == 503 || status == 408) && !c->cancelled &&
+	    c->hops.cur + 1 < c->hops.n) {
+		/* RFC 3263 §4.3: a transport error or a timeout moves on to the
+		 * next target, in a new transaction. */
+		c->hops.cur++;
+		sip_log(SIP_LOG_INFO, "call %s: INVITE got %d: next target", c->id, status);
+		send_invite(c, &c->hops.t[c->hops.cur], false);
 		return;
 	}
 	if (!re) {

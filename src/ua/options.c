@@ -52,14 +52,14 @@ struct where {
 	struct tsx_peer to;
 };
 
-static void located(void *arg, int err, const struct tsx_peer *to)
+static void located(void *arg, int err, const struct ua_targets *ts)
 {
 	struct where *w = arg;
 
 	pthread_mutex_lock(&w->mu);
 	w->err = err;
 	if (!err)
-		w->to = *to;
+		w->to = ts->t[0]; /* one transaction: no failover here */
 	w->done = true;
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);

@@ -25,26 +25,19 @@ struct reg_client {
 	uint64_t refresh_at;
 	unsigned auth_tries;
 	bool unregistering, announced;
+	struct ua_targets hops; /* where the last REGISTER went, and what is left */
 };
 
 static void on_reg_resp(struct tsx *ct, const struct sip_msg *resp, int status, void *arg);
 
-static void send_register(void *arg, int err, const struct tsx_peer *to)
+static void send_to(struct reg_client *r, const struct tsx_peer *to)
 {
-	struct reg_client *r = arg;
 	struct app *a = r->app;
 	char buf[8192], via[256], exp[32];
 	struct dlg_req q = {.method = "REGISTER", .via = via, .contact = a->contact};
 	struct sip_wbuf w;
 	int n;
 
-	pthread_mutex_lock(&a->mu);
-	if (err < 0) {
-		ev_error(a, "registrar %s: %s", r->registrar, ua_err_name(err));
-		on_reg_resp(NULL, NULL, 503, r);
-		pthread_mutex_unlock(&a->mu);
-		return;
-	}
 	ua_via(&a->ua, to->proto, via, sizeof(via));
 	sip_wbuf_init(&w, buf, sizeof(buf));
 	dlg_request(&r->dlg, &w, &q);
@@ -59,17 +52,44 @@ static void send_register(void *arg, int err, const struct tsx_peer *to)
 	if ((n = sip_build_finish(&w, SIP_PL_NULL, SIP_PL_NULL)) < 0 ||
 	    tsx_client_new(a->ua.tsx, NULL, buf, (size_t)n, to, on_reg_resp, r) < 0)
 		on_reg_resp(NULL, NULL, 503, r);
-	pthread_mutex_unlock(&a->mu);
 }
 
+static void on_located(void *arg, int err, const struct ua_targets *ts)
+{
+	struct reg_client *r = arg;
+
+	pthread_mutex_lock(&r->app->mu);
+	if (err < 0) {
+		ev_error(r->app, "registrar %s: %s", r->registrar, ua_err_name(err));
+		r->hops.n = 0;
+		on_reg_resp(NULL, NULL, err == SIP_ERR_NOT_FOUND ? 404 : 503, r);
+	} else {
+		r->hops = *ts;
+		send_to(r, &r->hops.t[0]);
+	}
+	pthread_mutex_unlock(&r->app->mu);
+}
+
+/* A new registration transaction: a fresh lookup (the answer is cached by
+ * the resolver for its TTL). */
 static void locate(struct reg_client *r)
 {
 	const char *uri = r->app->cfg->proxy ? r->app->cfg->proxy : r->registrar;
 	int err;
 
 	r->refresh_at = 0;
-	if ((err = ua_locate(&r->app->ua, sip_pl_cstr(uri), send_register, r)) < 0)
-		send_register(r, err, NULL);
+	if ((err = ua_locate(&r->app->ua, sip_pl_cstr(uri), on_located, r)) < 0)
+		on_located(r, err, NULL);
+}
+
+/* The same REGISTER again (with credentials, or a longer expiry): where
+ * the last one went. */
+static void resend(struct reg_client *r)
+{
+	if (r->hops.n)
+		send_to(r, &r->hops.t[r->hops.cur]);
+	else
+		locate(r);
 }
 
 static void registered(struct reg_client *r, const struct sip_msg *resp)
@@ -113,6 +133,7 @@ static void failed(struct reg_client *r, int status)
 	ev_end(&e);
 	if (r->announced) { /* a refresh failed: keep trying while we run */
 		r->refresh_at = tp_now_ms() + 30000;
+		r->hops.n = 0; /* with a fresh lookup */
 		return;
 	}
 	r->state = REG_FAILED;
@@ -125,7 +146,12 @@ static void final(struct reg_client *r, const struct sip_msg *resp, int status)
 	if (resp && (status == 401 || status == 407) && r->auth_tries < 2 &&
 	    dlg_auth_update(&r->app->auth, resp) == 0) {
 		r->auth_tries++;
-		locate(r);
+		resend(r);
+		return;
+	}
+	if (!resp && (status == 503 || status == 408) && r->hops.cur + 1 < r->hops.n) {
+		r->hops.cur++; /* RFC 3263 §4.3: the next target */
+		send_to(r, &r->hops.t[r->hops.cur]);
 		return;
 	}
 	r->auth_tries = 0;
@@ -137,7 +163,7 @@ static void final(struct reg_client *r, const struct sip_msg *resp, int status)
 	} else if (status >= 200 && status < 300) {
 		registered(r, resp);
 	} else if (status == 423 && resp && retry_longer(r, resp)) {
-		locate(r);
+		resend(r);
 	} else {
 		failed(r, status);
 	}
@@ -215,7 +241,7 @@ void reg_stop(struct app *a)
 	}
 	r->unregistering = true;
 	r->auth_tries = 0;
-	locate(r);
+	resend(r);
 }
 
 int reg_state(struct app *a, int *status)
@@ -238,8 +264,10 @@ void reg_tick(struct app *a, uint64_t now)
 {
 	struct reg_client *r = a->reg;
 
-	if (r && !r->unregistering && r->refresh_at && now >= r->refresh_at)
-		locate(r);
+	if (r && !r->unregistering && r->refresh_at && now >= r->refresh_at) {
+		r->refresh_at = 0;
+		resend(r); /* the registrar that answered, not the first of a lookup */
+	}
 }
 
 void reg_free(struct app *a)

@@ -227,14 +227,14 @@ struct locate {
 static void located(void *arg, int err, const struct rs_target *t, size_t n)
 {
 	struct locate *l = arg;
-	struct tsx_peer to;
+	struct ua_targets ts;
 
-	memset(&to, 0, sizeof(to));
-	if (!err && n) {
-		to.proto = t[0].proto;
-		to.addr = t[0].addr;
+	memset(&ts, 0, sizeof(ts));
+	for (size_t i = 0; !err && i < n && ts.n < UA_MAX_TARGETS; i++) {
+		ts.t[ts.n].proto = t[i].proto;
+		ts.t[ts.n++].addr = t[i].addr;
 	}
-	l->fn(l->arg, err ? err : n ? 0 : SIP_ERR_NOT_FOUND, &to);
+	l->fn(l->arg, err ? err : ts.n ? 0 : SIP_ERR_NOT_FOUND, &ts);
 	free(l);
 }
 
@@ -258,7 +258,7 @@ const char *ua_err_name(int err)
 int ua_locate(struct ua *ua, struct sip_pl text, ua_locate_fn fn, void *arg)
 {
 	struct sip_uri uri;
-	struct tsx_peer to;
+	struct ua_targets ts;
 	struct rs_resolver *rs;
 	struct locate *l;
 	int err;
@@ -266,9 +266,11 @@ int ua_locate(struct ua *ua, struct sip_pl text, ua_locate_fn fn, void *arg)
 	if (sip_uri_parse(&uri, text) < 0)
 		return SIP_ERR_URI;
 	if (uri.host_type != SIP_HOST_DOMAIN && !uri.maddr.len) {
-		if ((err = ua_target(&uri, &to)) < 0)
+		memset(&ts, 0, sizeof(ts));
+		if ((err = ua_target(&uri, &ts.t[0])) < 0)
 			return err;
-		fn(arg, 0, &to);
+		ts.n = 1;
+		fn(arg, 0, &ts);
 		return 0;
 	}
 	if (!(rs = resolver(ua)))

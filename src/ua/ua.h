@@ -56,11 +56,20 @@ void ua_stop(struct ua *ua);
  * Returns 0, or SIP_ERR_UNSUPPORTED with a message on stderr. */
 int ua_target(const struct sip_uri *uri, struct tsx_peer *to);
 
+/* Where a request may go, in the order to try (RFC 3263 §4.3: on a
+ * transport error or a timeout, the next one). */
+#define UA_MAX_TARGETS 4
+struct ua_targets {
+	struct tsx_peer t[UA_MAX_TARGETS];
+	size_t n, cur;
+};
+
 /* Where a request for uri goes, per RFC 3263 (src/resolve): fn runs once
- * with err 0 and the first target, or an error — inline for a numeric
- * host, else later on the resolver's thread. Returns 0 when fn will run,
- * else the error (a bad URI, an unsupported scheme or transport). */
-typedef void (*ua_locate_fn)(void *arg, int err, const struct tsx_peer *to);
+ * with err 0 and at least one target (cur 0), or an error — inline for a
+ * numeric host, else later on the resolver's thread. Returns 0 when fn
+ * will run, else the error (a bad URI, an unsupported scheme or
+ * transport). */
+typedef void (*ua_locate_fn)(void *arg, int err, const struct ua_targets *ts);
 int ua_locate(struct ua *ua, struct sip_pl uri, ua_locate_fn fn, void *arg);
 
 /* The name of an error of ua_locate (RS_ERR_* included). */
