@@ -55,12 +55,15 @@ parse: build
 fuzz: sanitize
 	@for f in $(SANITIZE)/fuzz_*; do fuzz/run $$f $(FUZZ_SECONDS) || exit 1; done
 
+# The parser benchmark, then every scenario against Kamailio: bench/run
+# writes build/bench-results/<UTC time>/ and ends with bench/report's table
+# of sipd/Kamailio ratios and verdicts (bench/README.md). A smoke run of a
+# few minutes: make bench BENCH_ARGS=--quick
+BENCH_ARGS ?=
 bench: build
 	$(RELEASE)/bench_parse
 	bench/bootstrap
-	bench/options
-	bench/register
-	bench/calls
+	bench/run $(BENCH_ARGS)
 
 FORMATTED := include/libsip/*.h src/*/*.c src/*/*.h tests/unit/*.c tests/support/*.h fuzz/*.c bench/*.c
 
