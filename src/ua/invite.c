@@ -73,7 +73,6 @@ static void send_invite(struct call *c, const struct tsx_peer *to, bool reinvite
 			dlg_auth_write(&a->auth, &w, "INVITE",
 			               sip_pl_cstr(dlg_request_uri(&c->dlg)));
 		put_common(&w);
-		sip_build_hdr(&w, SIP_HDR_SUPPORTED, SIP_PL(""));
 		int n = sip_build_finish(&w, SIP_PL("application/sdp"), sip_pl(body, (size_t)blen));
 		if (c->ict) {
 			tsx_unref(c->ict);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "libsip/hdr.h"
 #include "libsip/log.h"
 #include "sipua.h"
 
@@ -79,15 +80,26 @@ static const struct ua_hooks hooks = {
 
 /* ---- set-up ---------------------------------------------------------------------- */
 
-/* The user part of a SIP URI, or "sipua". */
-static void user_part(const char *aor, char *out, size_t cap)
+/* --user as a bare sip: URI in a->aor (a name-addr, "Alice <sip:...>",
+ * gives its URI) and its user part in user ("sipua" without one). */
+static int parse_user(struct app *a, const char *spec, char *user, size_t cap)
 {
+	struct sip_addr addr;
 	struct sip_uri u;
 
-	if (aor && sip_uri_parse(&u, sip_pl_cstr(aor)) == 0 && u.user.len)
-		snprintf(out, cap, "%.*s", (int)u.user.len, u.user.p);
-	else
-		snprintf(out, cap, "sipua");
+	snprintf(user, cap, "sipua");
+	if (!spec)
+		return 0;
+	if (sip_addr_parse(&addr, sip_pl_cstr(spec)) < 0 || addr.star ||
+	    sip_uri_parse(&u, addr.uri) < 0 || u.scheme != SIP_SCHEME_SIP || !u.host.len ||
+	    addr.uri.len >= sizeof(a->aor)) {
+		fprintf(stderr, "sipua: --user: '%s' is not a sip: URI\n", spec);
+		return 2;
+	}
+	sip_pl_strcpy(a->aor, sizeof(a->aor), addr.uri);
+	if (u.user.len)
+		snprintf(user, cap, "%.*s", (int)u.user.len, u.user.p);
+	return 0;
 }
 
 static int identity(struct app *a)
@@ -98,10 +110,9 @@ static int identity(struct app *a)
 
 	tp_addr_host(&a->ua.udp, a->local_ip, sizeof(a->local_ip));
 	snprintf(host, sizeof(host), strchr(a->local_ip, ':') ? "[%s]" : "%s", a->local_ip);
-	user_part(cfg->user, user, sizeof(user));
-	if (cfg->user)
-		snprintf(a->aor, sizeof(a->aor), "%s", cfg->user);
-	else
+	if (parse_user(a, cfg->user, user, sizeof(user)))
+		return 2;
+	if (!cfg->user)
 		snprintf(a->aor, sizeof(a->aor), "sip:%s@%s", user, host);
 	snprintf(a->contact, sizeof(a->contact), "<sip:%s@%s:%u>", user, host, port);
 	snprintf(a->contact_tcp, sizeof(a->contact_tcp), "<sip:%s@%s:%u;transport=tcp>", user, host,
@@ -136,7 +147,10 @@ static int start(struct app *a, struct sipua_cfg *cfg)
 		ev_error(a, "cannot listen on %s", cfg->listen);
 		return 1;
 	}
-	identity(a);
+	if (identity(a)) {
+		pthread_mutex_unlock(&a->mu);
+		return 2;
+	}
 	mc.local_addr = a->local_ip;
 	if (media_engine_new(&a->media, &mc, err, sizeof(err)) < 0) {
 		pthread_mutex_unlock(&a->mu);
