@@ -1,6 +1,6 @@
 /*
- * transport.h — the transport layer (RFC 3261 §18): UDP and TCP listeners
- * on IPv4 and IPv6, an epoll event loop per worker thread with timers,
+ * transport.h — the transport layer (RFC 3261 §18): UDP, TCP and TLS (RFC
+ * 3261 §26.2, RFC 5630) listeners on IPv4 and IPv6, an epoll event loop per worker thread with timers,
  * TCP framing with the message core's framer, connection reuse, idle
  * timeouts, RFC 5626 keep-alives, size and connection caps.
  *
@@ -25,6 +25,7 @@
 enum tp_proto {
 	TP_UDP = 0,
 	TP_TCP,
+	TP_TLS, /* TCP with TLS 1.2+ (tls.c); framed and limited as TCP */
 };
 
 /* A socket address, IPv4 or IPv6. */
@@ -33,7 +34,8 @@ struct tp_addr {
 	socklen_t len;
 };
 
-/* Parses "udp:127.0.0.1:5060", "tcp:[::1]:5060" (port optional: 5060).
+/* Parses "udp:127.0.0.1:5060", "tcp:[::1]:5060", "tls:127.0.0.1:5061"
+ * (port optional: 5060, 5061 for tls).
  * Returns 0 or SIP_ERR_SYNTAX. */
 int tp_listen_spec_parse(const char *spec, enum tp_proto *proto, struct tp_addr *addr);
 /* Parses a numeric host ("192.0.2.1", "::1", "[::1]") and a port. */
@@ -44,7 +46,7 @@ const char *tp_addr_str(const struct tp_addr *addr, char *buf, size_t cap);
 void tp_addr_host(const struct tp_addr *addr, char *buf, size_t cap);
 uint16_t tp_addr_port(const struct tp_addr *addr);
 bool tp_addr_eq(const struct tp_addr *a, const struct tp_addr *b);
-const char *tp_proto_name(enum tp_proto p); /* "UDP", "TCP" */
+const char *tp_proto_name(enum tp_proto p); /* "UDP", "TCP", "TLS" */
 
 /* ---- configuration ------------------------------------------------------- */
 
@@ -52,7 +54,7 @@ struct tp_cfg {
 	size_t max_msg;      /* largest message/datagram accepted (default 65536) */
 	unsigned max_conns;  /* TCP connections in total (default 4096) */
 	size_t max_conn_buf; /* bytes buffered per connection, in and out (default 256 KiB) */
-	unsigned idle_ms;    /* TCP idle timeout (default 300000) */
+	unsigned idle_ms;    /* TCP/TLS idle timeout, handshakes included (default 300000) */
 	unsigned workers;    /* worker threads (default: number of cores) */
 	int udp_rcvbuf;      /* SO_RCVBUF for UDP sockets (default 4 MiB) */
 	bool udp_reuseport;  /* UDP: a SO_REUSEPORT socket per worker (default: one shared) */
@@ -72,7 +74,7 @@ struct tp_rx {
 	enum tp_proto proto;
 	struct tp_addr src;   /* the peer */
 	struct tp_addr local; /* the listener's address (outgoing TCP: the socket's) */
-	uint64_t conn_id;     /* TCP connection it came on (0 for UDP), never 0 for TCP */
+	uint64_t conn_id;     /* TCP/TLS connection it came on (0 for UDP), never 0 otherwise */
 	unsigned worker;      /* index of the worker thread running the callback */
 };
 
@@ -120,7 +122,7 @@ void tp_stop(struct tp *t);
 void tp_free(struct tp *t);
 
 /* Sends buf to dst over proto (buf is copied or written before it
- * returns). For TCP, conn_id != 0 sends on that connection if it is still
+ * returns). For TCP and TLS, conn_id != 0 sends on that connection if it is still
  * open; otherwise an open connection to dst is reused, else one is opened
  * (non-blocking; bytes are queued until it connects). UDP goes out of the
  * first UDP listener of dst's family. Thread-safe. Returns 0 or -errno
@@ -131,9 +133,44 @@ void tp_free(struct tp *t);
  * conn_id is given (no fallback then). Errors: -EINVAL, -EMSGSIZE (over
  * max_conn_buf), -ESHUTDOWN (stopped), -EAFNOSUPPORT (no UDP listener of
  * that family), -ECONNREFUSED (max_conns reached), -ENOBUFS (output
- * buffer full), -ENOTCONN, or the socket's own error. */
+ * buffer full), -ENOTCONN, -EPROTONOSUPPORT (TLS without
+ * tp_tls_setup), or the socket's own error. A TLS connection queues the
+ * bytes until its handshake is done; a failed handshake is logged. */
 int tp_send(struct tp *t, enum tp_proto proto, const struct tp_addr *dst, uint64_t conn_id,
             const char *buf, size_t len);
+
+/* ---- TLS (tls.c) ------------------------------------------------------------ */
+
+/* TLS for a transport: the files are read by tp_tls_setup. A server needs
+ * cert and key (TLS listeners serve them whatever name a client asks for
+ * with SNI); a user agent may give only ca. */
+struct tp_tls_cfg {
+	const char *cert;   /* PEM certificate (chain), or NULL: no TLS listener */
+	const char *key;    /* PEM private key of cert */
+	const char *ca;     /* PEM CA certificates: outgoing connections verify the
+	                       server against them (NULL: not verified) */
+	bool verify_client; /* listeners require a client certificate signed by ca */
+};
+
+/* Sets TLS up (TLS 1.2 and later, forward-secret AEAD ciphers) before
+ * tp_listen(TP_TLS) and tp_start. May be called once. Returns 0, -EINVAL
+ * (key without cert, verify_client without ca, or a second call), -ENOENT
+ * or -EPROTO (a file unreadable, or cert and key do not match; the reason
+ * logged), -ENOMEM. Without it TP_TLS listens and sends fail with
+ * -EPROTONOSUPPORT. */
+int tp_tls_setup(struct tp *t, const struct tp_tls_cfg *cfg);
+
+/* Opens a TCP or TLS connection to dst unless one is open (any worker's,
+ * inbound ones included: RFC 5923 reuse), without blocking; the next
+ * tp_send to dst uses it. For TLS, name (a host name, also sent as SNI)
+ * is what the server's certificate must name; NULL checks dst's IP
+ * address. tp_send opening a connection itself checks the IP address.
+ * Thread-safe. Returns 0 (done or queued) or a tp_send error. */
+int tp_connect(struct tp *t, enum tp_proto proto, const struct tp_addr *dst, const char *name);
+
+/* True when a connection over proto to dst is open now (a flow a
+ * registered user agent opened, which the layer above may reuse). */
+bool tp_conn_open(struct tp *t, enum tp_proto proto, const struct tp_addr *dst);
 
 /* ---- timers on the worker loops -------------------------------------------- */
 

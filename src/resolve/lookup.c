@@ -34,6 +34,7 @@
 #define T_NAPTR 35
 #define C_IN 1
 #define SIP_PORT 5060
+#define SIPS_PORT 5061
 
 enum job_stage {
 	ST_NAPTR,
@@ -403,8 +404,8 @@ static void job_round(struct rs_job *j, enum job_stage stage)
 static void add_srv_query(struct rs_job *j, uint16_t rank, enum tp_proto proto)
 {
 	struct srv_query *q = &j->sq[j->nsq];
-	int n = snprintf(q->name, sizeof(q->name), "_sip._%s.%s", proto == TP_TCP ? "tcp" : "udp",
-	                 j->key.host);
+	int n = snprintf(q->name, sizeof(q->name), "_%s._%s.%s", proto == TP_TLS ? "sips" : "sip",
+	                 proto == TP_UDP ? "udp" : "tcp", j->key.host);
 
 	/* Too long a name for DNS has no SRV records: leave it out. */
 	if (n > 0 && (size_t)n < sizeof(q->name)) {
@@ -425,7 +426,9 @@ static void add_fallback(struct rs_job *j)
 		proto = j->sq[0].proto;
 	j->nhost = 0;
 	j->srv[0] = (struct rs_srv){
-	        .port = j->key.port ? j->key.port : SIP_PORT,
+	        .port = j->key.port       ? j->key.port
+	                : proto == TP_TLS ? SIPS_PORT
+	                                  : SIP_PORT,
 	        .proto = proto,
 	        .first = (uint16_t)host_index(j, j->key.host),
 	};

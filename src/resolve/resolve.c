@@ -24,6 +24,7 @@
 
 #define DNS_PORT 53
 #define SIP_PORT 5060
+#define SIPS_PORT 5061
 
 /* ---- requests ---------------------------------------------------------- */
 
@@ -326,9 +327,7 @@ static int uri_key(const struct sip_uri *uri, struct rs_key *k, struct rs_target
 	struct sip_pl target = uri->host;
 	bool numeric = uri->host_type == SIP_HOST_IPV4 || uri->host_type == SIP_HOST_IPV6;
 
-	if (uri->scheme == SIP_SCHEME_SIPS)
-		return SIP_ERR_UNSUPPORTED;
-	if (uri->scheme != SIP_SCHEME_SIP)
+	if (uri->scheme != SIP_SCHEME_SIP && uri->scheme != SIP_SCHEME_SIPS)
 		return SIP_ERR_SCHEME;
 	k->port = uri->port;
 	k->has_proto = sip_pl_isset(uri->transport);
@@ -336,8 +335,16 @@ static int uri_key(const struct sip_uri *uri, struct rs_key *k, struct rs_target
 	if (k->has_proto) {
 		if (sip_pl_caseeq_str(uri->transport, "tcp"))
 			k->proto = TP_TCP;
+		else if (sip_pl_caseeq_str(uri->transport, "tls"))
+			k->proto = TP_TLS;
 		else if (!sip_pl_caseeq_str(uri->transport, "udp"))
 			return SIP_ERR_UNSUPPORTED;
+	}
+	/* §4.1: a sips URI is TLS whatever its transport (RFC 5630 §3.1.3):
+	 * SRV _sips._tcp, else the host at 5061. */
+	if (uri->scheme == SIP_SCHEME_SIPS) {
+		k->has_proto = true;
+		k->proto = TP_TLS;
 	}
 	/* §4: maddr, when present, is the target instead of the host. */
 	if (sip_pl_isset(uri->maddr) && uri->maddr.len) {
@@ -345,7 +352,10 @@ static int uri_key(const struct sip_uri *uri, struct rs_key *k, struct rs_target
 		numeric = tp_addr_from_host(&lit->addr, target, 0) == 0;
 	}
 	if (numeric) {
-		if (tp_addr_from_host(&lit->addr, target, k->port ? k->port : SIP_PORT) < 0)
+		if (tp_addr_from_host(&lit->addr, target,
+		                      k->port              ? k->port
+		                      : k->proto == TP_TLS ? SIPS_PORT
+		                                           : SIP_PORT) < 0)
 			return SIP_ERR_URI;
 		lit->proto = k->proto;
 		return 1;

@@ -26,9 +26,10 @@
  * listeners are most often IPv4 only). A target of "." (service decidedly
  * not available, RFC 2782) gives nothing.
  *
- * Not yet: sips: URIs and transports other than UDP and TCP (sipd has no
- * TLS, SCTP or WebSocket transport): rs_resolve refuses them with
- * SIP_ERR_UNSUPPORTED.
+ * sips: URIs and transport=tls are TLS only (RFC 5630 §3.1.3): the
+ * numeric TARGET or the port at 5061, else SRV _sips._tcp.TARGET, else A
+ * and AAAA of TARGET at 5061 — no NAPTR. Other transports (SCTP,
+ * WebSocket) are refused with SIP_ERR_UNSUPPORTED.
  */
 #ifndef SIPD_RESOLVE_H
 #define SIPD_RESOLVE_H

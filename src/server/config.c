@@ -19,7 +19,7 @@ static void usage(FILE *f, const char *prog)
 {
 	fprintf(f,
 	        "usage: %s [options]\n"
-	        "  -l, --listen PROTO:ADDR[:PORT]  listen on udp: or tcp: (repeatable;\n"
+	        "  -l, --listen PROTO:ADDR[:PORT]  listen on udp:, tcp: or tls: (repeatable;\n"
 	        "                                  default udp:127.0.0.1:5060 and "
 	        "tcp:127.0.0.1:5060)\n"
 	        "  -d, --domain NAME               a domain this server is responsible for "
@@ -60,6 +60,13 @@ static void usage(FILE *f, const char *prog)
 	        "      --http-token TOKEN          require Authorization: Bearer TOKEN\n"
 	        "      --http-user USER:PASS       require basic authentication (or the "
 	        "token)\n"
+	        "      --tls-cert FILE             PEM certificate (chain) of the TLS listeners\n"
+	        "      --tls-key FILE              its PEM private key (default: in --tls-cert)\n"
+	        "      --tls-ca FILE               PEM CAs: verify the servers sipd connects to\n"
+	        "                                  (and clients, with --tls-verify-client on)\n"
+	        "      --tls-verify-client on|off  require a client certificate signed by "
+	        "--tls-ca\n"
+	        "                                  (default off)\n"
 	        "  -c, --config FILE               read options from FILE (INI; every option above "
 	        "is a\n"
 	        "                                  key; the command line overrides the file; "
@@ -109,7 +116,8 @@ static int add_listen(struct sipd_cfg *cfg, const char *spec, const char *where)
 	if (strlen(spec) >= sizeof(l->spec) || tp_listen_spec_parse(spec, &l->proto, &l->addr) < 0)
 		return bad(
 		        where,
-		        "'%s' is not PROTO:ADDR[:PORT] (e.g. udp:127.0.0.1:5060, tcp:[::1]:5060)",
+		        "'%s' is not PROTO:ADDR[:PORT] (e.g. udp:127.0.0.1:5060, tcp:[::1]:5060, "
+		        "tls:127.0.0.1:5061)",
 		        spec);
 	snprintf(l->spec, sizeof(l->spec), "%s", spec);
 	cfg->nlisten++;
@@ -152,6 +160,10 @@ enum {
 	OPT_CHECK,
 	OPT_LOG_TO,
 	OPT_TRACE,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_TLS_CA,
+	OPT_TLS_VERIFY_CLIENT,
 };
 
 /* Every option with an argument is also a key of the config file, by the
@@ -184,6 +196,10 @@ static const struct option options[] = {
         {"http", required_argument, NULL, OPT_HTTP},
         {"http-token", required_argument, NULL, OPT_HTTP_TOKEN},
         {"http-user", required_argument, NULL, OPT_HTTP_USER},
+        {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+        {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+        {"tls-ca", required_argument, NULL, OPT_TLS_CA},
+        {"tls-verify-client", required_argument, NULL, OPT_TLS_VERIFY_CLIENT},
         {"config", required_argument, NULL, 'c'},
         {"check-config", no_argument, NULL, OPT_CHECK},
         {"help", no_argument, NULL, 'h'},
@@ -313,6 +329,10 @@ static int one_opt(struct sipd_cfg *cfg, int c, const char *arg, const char *whe
 	case OPT_AUTH: return on_off(where, arg, &cfg->auth);
 	case OPT_RECORD_ROUTE: return on_off(where, arg, &cfg->record_route);
 	case OPT_TRACE: return on_off(where, arg, &cfg->trace);
+	case OPT_TLS_CERT: return text_opt(where, arg, cfg->tls_cert, sizeof(cfg->tls_cert));
+	case OPT_TLS_KEY: return text_opt(where, arg, cfg->tls_key, sizeof(cfg->tls_key));
+	case OPT_TLS_CA: return text_opt(where, arg, cfg->tls_ca, sizeof(cfg->tls_ca));
+	case OPT_TLS_VERIFY_CLIENT: return on_off(where, arg, &cfg->tls_verify_client);
 	case OPT_AUTH_ALGS:
 		if (strlen(arg) >= sizeof(cfg->auth_algs) || auth_algs_parse(&ac, arg) < 0)
 			return bad(where,
@@ -358,6 +378,30 @@ static void defaults(struct sipd_cfg *cfg)
 	cfg->reg.max_expires = 3600;
 }
 
+/* A TLS listener serves a certificate; client certificates are checked
+ * against a CA file. */
+static int check_tls(const struct sipd_cfg *cfg)
+{
+	bool tls_listener = false;
+
+	for (unsigned i = 0; i < cfg->nlisten; i++)
+		tls_listener |= cfg->listen[i].proto == TP_TLS;
+	if (tls_listener && !cfg->tls_cert[0]) {
+		fprintf(stderr, "sipd: a tls: listener needs --tls-cert (and --tls-key)\n");
+		return 2;
+	}
+	if (cfg->tls_key[0] && !cfg->tls_cert[0]) {
+		fprintf(stderr, "sipd: --tls-key without --tls-cert\n");
+		return 2;
+	}
+	if (cfg->tls_verify_client && (!cfg->tls_ca[0] || !tls_listener)) {
+		fprintf(stderr,
+		        "sipd: --tls-verify-client on needs --tls-ca and a tls: listener\n");
+		return 2;
+	}
+	return 0;
+}
+
 /* What the options together must satisfy, after the file and the command
  * line. */
 static int check(struct sipd_cfg *cfg)
@@ -375,7 +419,7 @@ static int check(struct sipd_cfg *cfg)
 	if (cfg->nlisten == 0 && (add_listen(cfg, "udp:127.0.0.1:5060", "listen") ||
 	                          add_listen(cfg, "tcp:127.0.0.1:5060", "listen")))
 		return 2;
-	return 0;
+	return check_tls(cfg);
 }
 
 /* The switches that decide what happens before the options are applied:

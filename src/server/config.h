@@ -48,6 +48,10 @@ struct sipd_cfg {
 	struct tp_addr http_addr; /* parsed */
 	char http_token[256];     /* Authorization: Bearer, or "" */
 	char http_user[256];      /* USER:PASS for basic auth, or "" */
+	/* TLS (--listen tls:...; outgoing TLS for sips and transport=tls). */
+	char tls_cert[512], tls_key[512]; /* PEM files, or "" */
+	char tls_ca[512];                 /* verifies servers and, when asked, clients */
+	bool tls_verify_client;           /* require a client certificate signed by tls_ca */
 
 	char config_file[512]; /* -c FILE, "" for none */
 	bool check_only;       /* --check-config */

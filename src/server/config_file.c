@@ -130,6 +130,13 @@ void sipd_cfg_print(const struct sipd_cfg *cfg, FILE *f)
 		fprintf(f, "http-token = %s\n", cfg->http_token);
 	if (cfg->http_user[0])
 		fprintf(f, "http-user = %s\n", cfg->http_user);
+	if (cfg->tls_cert[0])
+		fprintf(f, "tls-cert = %s\n", cfg->tls_cert);
+	if (cfg->tls_key[0])
+		fprintf(f, "tls-key = %s\n", cfg->tls_key);
+	if (cfg->tls_ca[0])
+		fprintf(f, "tls-ca = %s\n", cfg->tls_ca);
+	fprintf(f, "tls-verify-client = %s\n", on_off(cfg->tls_verify_client));
 }
 
 static bool same_listeners(const struct sipd_cfg *a, const struct sipd_cfg *b)
@@ -172,6 +179,15 @@ static void keep_fixed(const struct sipd_cfg *old, struct sipd_cfg *n)
 	KEEP(old->log_syslog != n->log_syslog, "log", n->log_syslog = old->log_syslog);
 	KEEP(old->max_contacts != n->max_contacts, "max-contacts",
 	     n->max_contacts = old->max_contacts);
+	/* The TLS contexts are made once, at start. */
+	KEEP(strcmp(old->tls_cert, n->tls_cert) || strcmp(old->tls_key, n->tls_key) ||
+	             strcmp(old->tls_ca, n->tls_ca) ||
+	             old->tls_verify_client != n->tls_verify_client,
+	     "tls-cert/tls-key/tls-ca/tls-verify-client",
+	     (memcpy(n->tls_cert, old->tls_cert, sizeof(n->tls_cert)),
+	      memcpy(n->tls_key, old->tls_key, sizeof(n->tls_key)),
+	      memcpy(n->tls_ca, old->tls_ca, sizeof(n->tls_ca)),
+	      n->tls_verify_client = old->tls_verify_client));
 #undef KEEP
 }
 

@@ -29,7 +29,9 @@ bool sipd_is_local_host(const struct sipd *s, const struct sip_uri *uri)
 			return true;
 	for (unsigned i = 0; i < s->nlocal; i++)
 		if (sip_pl_caseeq_str(uri->host, s->local[i].host) &&
-		    (uri->port ? uri->port : 5060) == s->local[i].port)
+		    (uri->port                        ? uri->port
+		     : uri->scheme == SIP_SCHEME_SIPS ? 5061
+		                                      : 5060) == s->local[i].port)
 			return true;
 	return false;
 }

@@ -37,6 +37,7 @@ struct target {
 	struct sip_pl uri;   /* the new Request-URI */
 	struct sip_pl route; /* Route to add (a binding's Path), or empty */
 	struct tsx_peer to;  /* where the branch goes */
+	struct sip_pl name;  /* TLS: the host name its certificate must show, or empty */
 	int q;
 };
 
@@ -255,17 +256,60 @@ static bool is_loop(const struct sipd *s, const struct sip_msg *m, uint32_t lh)
 	return false;
 }
 
+/* The transport a URI asks for: a sips URI always TLS, whatever its
+ * transport parameter says (RFC 3261 §26.2.2, RFC 5630 §3.1.3). */
+static enum tp_proto uri_proto(const struct sip_uri *u)
+{
+	if (u->scheme == SIP_SCHEME_SIPS || sip_pl_caseeq_str(u->transport, "tls"))
+		return TP_TLS;
+	return sip_pl_caseeq_str(u->transport, "tcp") ? TP_TCP : TP_UDP;
+}
+
 /* Where a URI's request goes: its numeric host and port over its
  * transport (names need RFC 3263 resolution: SIP_ERR_UNSUPPORTED). */
 static int uri_dest(const struct sip_uri *u, struct tsx_peer *to)
 {
 	memset(to, 0, sizeof(*to));
-	if (u->scheme != SIP_SCHEME_SIP || u->host_type == SIP_HOST_DOMAIN ||
-	    u->host_type == SIP_HOST_NONE)
+	if ((u->scheme != SIP_SCHEME_SIP && u->scheme != SIP_SCHEME_SIPS) ||
+	    u->host_type == SIP_HOST_DOMAIN || u->host_type == SIP_HOST_NONE)
 		return SIP_ERR_UNSUPPORTED;
-	to->proto = u->transport.len && sip_pl_caseeq_str(u->transport, "tcp") ? TP_TCP : TP_UDP;
+	to->proto = uri_proto(u);
 	struct sip_pl host = u->maddr.len ? u->maddr : u->host;
-	return tp_addr_from_host(&to->addr, host, u->port ? u->port : 5060);
+	return tp_addr_from_host(&to->addr, host,
+	                         u->port               ? u->port
+	                         : to->proto == TP_TLS ? 5061
+	                                               : 5060);
+}
+
+/* A sips Request-URI is secured hop by hop: the request goes out over
+ * TLS only (RFC 3261 §26.2.2, RFC 5630 §3.1.3). */
+static bool sips_request(const struct pcall *pc)
+{
+	return sip_msg_ruri(pc->req)->scheme == SIP_SCHEME_SIPS;
+}
+
+/* RFC 5626 §5.3 and RFC 5923: a binding registered over a connection that
+ * is still open is reached over it (a UA behind NAT, or one that listens
+ * for nothing, as TLS user agents without a certificate): TLS when its
+ * Contact asks for TLS, TCP when it registered an outbound flow (reg-id).
+ * The binding's received ("tls:IP:PORT") names the connection's peer. */
+static void flow_dest(const struct sipd *s, const struct loc_binding *b, struct tsx_peer *to)
+{
+	char spec[96];
+	enum tp_proto proto;
+	struct tp_addr addr;
+
+	if (b->path.len || b->received.len >= sizeof(spec))
+		return; /* the first Path entry is the next hop instead */
+	sip_pl_strcpy(spec, sizeof(spec), b->received);
+	if (tp_listen_spec_parse(spec, &proto, &addr) < 0 || proto == TP_UDP)
+		return;
+	if (proto == TP_TLS ? to->proto != TP_TLS : (!b->reg_id || to->proto != TP_TCP))
+		return;
+	if (tp_conn_open(s->tp, proto, &addr)) {
+		to->proto = proto;
+		to->addr = addr;
+	}
 }
 
 static int pl_uri_dest(struct sip_pl text, struct tsx_peer *to)
@@ -484,6 +528,34 @@ static void on_branch(struct tsx *ct, const struct sip_msg *resp, int status, vo
 	}
 }
 
+/* A TLS target found by name gets its connection opened first, so the
+ * server's certificate is checked against that name (the transport
+ * checks an address otherwise); the branch's send then reuses it. */
+static void open_tls(struct sipd *s, const struct target *t)
+{
+	char name[256];
+
+	if (t->to.proto != TP_TLS || !t->name.len || t->name.len >= sizeof(name))
+		return;
+	sip_pl_strcpy(name, sizeof(name), t->name);
+	(void)tp_connect(s->tp, TP_TLS, &t->to.addr, name); /* a failure shows in the send */
+}
+
+/* Our Record-Route URI on the side of proto: a sips request's TLS side
+ * records a sips URI, so the dialog's requests stay on TLS (RFC 5630
+ * §3.1.3); otherwise the transport is named. */
+static void rr_uri(char *buf, size_t cap, const char *host, uint16_t port, enum tp_proto proto,
+                   bool sips)
+{
+	if (proto == TP_TLS && sips)
+		snprintf(buf, cap, "<sips:%s:%u;lr>", host, port);
+	else
+		snprintf(buf, cap, "<sip:%s:%u;transport=%s;lr>", host, port,
+		         proto == TP_TLS   ? "tls"
+		         : proto == TP_TCP ? "tcp"
+		                           : "udp");
+}
+
 /* Builds and sends the request of branch b (its slot reserved by
  * plan_group). Called without the lock: the layer may report on the
  * branch before tsx_client_new returns, even on this thread. Returns
@@ -525,13 +597,12 @@ static bool start_branch(struct pcall *pc, struct branch *b)
 		/* The callee reads the set top first, the caller bottom first:
 		 * the outgoing side's entry goes on top. Pushes at one place
 		 * keep their order, so it is pushed first. */
-		snprintf(rr[nrr++], sizeof(rr[0]), "<sip:%s:%u;transport=%s;lr>", host, port,
-		         t->to.proto == TP_TCP ? "tcp" : "udp");
+		rr_uri(rr[nrr++], sizeof(rr[0]), host, port, t->to.proto, sips_request(pc));
 		if (pc->in.proto != t->to.proto &&
 		    local_for(s, pc->in.proto, pc->in.src.ss.ss_family, inhost, sizeof(inhost),
 		              &inport))
-			snprintf(rr[nrr++], sizeof(rr[0]), "<sip:%s:%u;transport=%s;lr>", inhost,
-			         inport, pc->in.proto == TP_TCP ? "tcp" : "udp");
+			rr_uri(rr[nrr++], sizeof(rr[0]), inhost, inport, pc->in.proto,
+			       sips_request(pc));
 		for (int k = 0; k < nrr; k++)
 			if (sip_edit_rr_push(e, sip_pl_cstr(rr[k])) < 0)
 				return false;
@@ -545,6 +616,7 @@ static bool start_branch(struct pcall *pc, struct branch *b)
 		free(buf);
 		return false;
 	}
+	open_tls(s, t);
 	/* b->ct is set through out before the first send, so a report
 	 * arriving meanwhile finds it. */
 	int err = tsx_client_new(s->tsx, &b->ct, buf, (size_t)n, &t->to, on_branch, b);
@@ -716,11 +788,13 @@ static void on_bindings(void *arg, int err, const struct loc_binding *b, size_t 
 		return;
 	}
 	reserve_targets(pc, n);
+	bool sips = sips_request(pc);
 	for (size_t i = 0; i < n && pc->nt < pc->cap; i++) {
 		struct target *t = &pc->t[pc->nt];
 		struct sip_pl hop = b[i].uri;
 		t->uri = keep(pc, b[i].uri);
 		t->route = keep(pc, b[i].path);
+		t->name = SIP_PL_NULL;
 		t->q = b[i].q;
 		if (t->route.len) {
 			/* The first Path entry is the next hop (RFC 3327 §5.2). */
@@ -730,6 +804,9 @@ static void on_bindings(void *arg, int err, const struct loc_binding *b, size_t 
 		}
 		if (!t->uri.len || pl_uri_dest(hop, &t->to) < 0)
 			continue; /* unreachable without DNS: skip this binding */
+		flow_dest(pc->s, &b[i], &t->to);
+		if (sips && t->to.proto != TP_TLS)
+			continue; /* never a sips request over UDP or TCP */
 		pc->nt++;
 	}
 	begin(pc);
@@ -880,8 +957,13 @@ static void on_resolved(void *arg, int err, const struct rs_target *t, size_t n)
 		pcall_unref(pc);
 		return;
 	}
-	struct target *tg = &pc->t[pc->nt++];
+	struct target *tg = &pc->t[pc->nt];
 	memset(&tg->to, 0, sizeof(tg->to));
+	if (sips_request(pc) && t[0].proto != TP_TLS) {
+		begin(pc); /* no TLS path: 480 */
+		return;
+	}
+	pc->nt++;
 	tg->to.proto = t[0].proto;
 	tg->to.addr = t[0].addr;
 	begin(pc);
@@ -894,11 +976,17 @@ static void single_target(struct pcall *pc, const struct sip_uri *uri)
 	struct target *t = &pc->t[pc->nt];
 
 	t->q = -1;
+	t->name = SIP_PL_NULL;
 	if (uri_dest(uri, &t->to) == 0) {
-		pc->nt++;
+		/* A sips request along a Route that is not TLS: no TLS path. */
+		if (t->to.proto == TP_TLS || !sips_request(pc))
+			pc->nt++;
 		begin(pc);
 		return;
 	}
+	/* RFC 5922 §4.1: a TLS server found through DNS proves the domain
+	 * the request was for, not the SRV target's name. */
+	t->name = keep(pc, uri->host);
 	int err = rs_resolve(pc->s->dns, uri, on_resolved, pc);
 	if (err < 0) {
 		sipd_reply(pc->s, pc->st, tsx_request(pc->st),
@@ -1208,5 +1296,9 @@ void sipd_proxy_stray(struct sipd *s, const struct sip_msg *resp)
 	if (tp_response_dest(NULL, next, &dst, &conn) < 0 || sip_edit_new(&e, resp) < 0 ||
 	    sip_edit_via_pop(e) < 0 || (n = sip_edit_print(e, buf, sizeof(buf))) < 0)
 		return;
-	sipd_send(s, next->tp == SIP_TP_TCP ? TP_TCP : TP_UDP, &dst, 0, buf, (size_t)n);
+	sipd_send(s,
+	          next->tp == SIP_TP_TLS   ? TP_TLS
+	          : next->tp == SIP_TP_TCP ? TP_TCP
+	                                   : TP_UDP,
+	          &dst, 0, buf, (size_t)n);
 }

@@ -218,6 +218,25 @@ static int open_store(struct sipd *s, const struct sipd_cfg *cfg)
 	return auth_new(&s->auth, &ac, s->loc);
 }
 
+/* TLS for the tls: listeners and the proxy's outgoing TLS (sips), when
+ * configured: a certificate, or a CA file alone for verifying servers. */
+static int setup_tls(struct sipd *s, const struct sipd_cfg *cfg)
+{
+	struct tp_tls_cfg tc = {
+	        .cert = cfg->tls_cert[0] ? cfg->tls_cert : NULL,
+	        .key = cfg->tls_key[0] ? cfg->tls_key : NULL,
+	        .ca = cfg->tls_ca[0] ? cfg->tls_ca : NULL,
+	        .verify_client = cfg->tls_verify_client,
+	};
+	int err;
+
+	if (!tc.cert && !tc.ca)
+		return 0;
+	if ((err = tp_tls_setup(s->tp, &tc)) < 0)
+		sip_log(SIP_LOG_ERROR, "cannot set TLS up (%s)", strerror(-err));
+	return err;
+}
+
 int sipd_init(struct sipd *s, const struct sipd_cfg *cfg)
 {
 	char addr[80];
@@ -238,6 +257,8 @@ int sipd_init(struct sipd *s, const struct sipd_cfg *cfg)
 	if ((err = tp_new(&s->tp, &cfg->tp, on_recv, on_oversize, s)) < 0 ||
 	    (err = tsx_layer_new(&s->tsx, &cfg->tsx, &tsx_ops, s)) < 0 ||
 	    (err = sipd_metrics_init(&s->metrics, tp_worker_count(s->tp))) < 0)
+		return err;
+	if ((err = setup_tls(s, cfg)) < 0)
 		return err;
 	/* The trace exists only for the dashboard: without the admin HTTP
 	 * nobody could look at it. */

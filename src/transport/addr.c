@@ -1,9 +1,9 @@
 /*
  * addr.c — socket addresses of the transport layer (RFC 3261 §18, and the
  * host forms of §19.1.2 / §25.1: IPv4 dotted quads, IPv6 references in
- * brackets): listen specs such as "udp:127.0.0.1:5060" or "tcp:[::1]",
- * numeric hosts taken from a Via or a URI, printing, comparing, hashing.
- * Host names are not resolved here: RFC 3263 lookups belong above.
+ * brackets): listen specs such as "udp:127.0.0.1:5060", "tcp:[::1]" or
+ * "tls:127.0.0.1:5061", numeric hosts taken from a Via or a URI,
+ * printing, comparing, hashing. Host names are not resolved here: RFC 3263 lookups belong above.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -12,6 +12,7 @@
 #include "tp_priv.h"
 
 #define DEFAULT_PORT 5060
+#define DEFAULT_TLS_PORT 5061
 
 void tp_addr_set(struct tp_addr *a, const struct sockaddr *sa, socklen_t len)
 {
@@ -61,6 +62,8 @@ static int spec_proto(struct sip_pl p, enum tp_proto *proto)
 		*proto = TP_UDP;
 	else if (sip_pl_caseeq_str(p, "tcp"))
 		*proto = TP_TCP;
+	else if (sip_pl_caseeq_str(p, "tls"))
+		*proto = TP_TLS;
 	else
 		return SIP_ERR_SYNTAX;
 	return 0;
@@ -110,6 +113,8 @@ int tp_listen_spec_parse(const char *spec, enum tp_proto *proto, struct tp_addr 
 	s = sip_pl(colon + 1, s.len - (size_t)(colon + 1 - s.p));
 	if (spec_split(s, &host, &port) < 0)
 		return SIP_ERR_SYNTAX;
+	if (pr == TP_TLS)
+		pnum = DEFAULT_TLS_PORT; /* RFC 3261 §19.1.2: sips and TLS */
 	if (sip_pl_isset(port) && sip_pl_u32(port, 65535, &pnum) < 0)
 		return SIP_ERR_SYNTAX;
 	if (tp_addr_from_host(addr, host, (uint16_t)pnum) < 0)
@@ -223,5 +228,5 @@ uint64_t tp_addr_hash(const struct tp_addr *a)
 
 const char *tp_proto_name(enum tp_proto p)
 {
-	return p == TP_TCP ? "TCP" : "UDP";
+	return p == TP_TLS ? "TLS" : p == TP_TCP ? "TCP" : "UDP";
 }

@@ -1,5 +1,5 @@
 /*
- * conn.c — TCP connections as objects (RFC 3261 §18.3 connection
+ * conn.c — TCP and TLS connections as objects (RFC 3261 §18.3 connection
  * management, §18.2.2 responses over the request's connection, RFC 5923's
  * idea of reuse by peer address): the index that finds a connection by id
  * or by peer and enforces max_conns, each worker's idle list (closing
@@ -142,14 +142,16 @@ struct tp_conn *tp_conn_find(struct tp_worker *w, uint64_t id)
 	return c;
 }
 
-bool tp_conn_peer(struct tp *t, const struct tp_addr *peer, uint64_t *id, unsigned *worker)
+bool tp_conn_peer(struct tp *t, enum tp_proto proto, const struct tp_addr *peer, uint64_t *id,
+                  unsigned *worker)
 {
 	struct tp_index *ix = &t->index;
 	struct tp_conn *c;
 
 	pthread_mutex_lock(&ix->mu);
-	for (c = ix->by_peer[peer_slot(ix, peer)]; c && !tp_addr_eq(&c->peer, peer);
-	     c = c->peer_next)
+	/* A TCP and a TLS connection to one peer are different paths. */
+	for (c = ix->by_peer[peer_slot(ix, peer)];
+	     c && (c->proto != proto || !tp_addr_eq(&c->peer, peer)); c = c->peer_next)
 		;
 	if (c) {
 		*id = c->id; /* immutable fields: safe to read under the lock */
@@ -157,6 +159,14 @@ bool tp_conn_peer(struct tp *t, const struct tp_addr *peer, uint64_t *id, unsign
 	}
 	pthread_mutex_unlock(&ix->mu);
 	return c != NULL;
+}
+
+bool tp_conn_open(struct tp *t, enum tp_proto proto, const struct tp_addr *dst)
+{
+	uint64_t id;
+	unsigned worker;
+
+	return proto != TP_UDP && tp_conn_peer(t, proto, dst, &id, &worker);
 }
 
 /* ---- the idle list ------------------------------------------------------ */
@@ -200,8 +210,8 @@ void tp_conn_expire(struct tp_worker *w)
 
 		/* Routine on a busy server: a debug line, not an info one. */
 		if (sip_log_enabled(SIP_LOG_DEBUG))
-			sip_log(SIP_LOG_DEBUG, "transport: tcp: connection %llu with %s idle",
-			        (unsigned long long)c->id,
+			sip_log(SIP_LOG_DEBUG, "transport: %s: connection %llu with %s idle",
+			        c->ops->name, (unsigned long long)c->id,
 			        tp_addr_str(&c->peer, peer, sizeof(peer)));
 		tp_conn_close(w, c, NULL);
 	}
@@ -209,8 +219,9 @@ void tp_conn_expire(struct tp_worker *w)
 
 /* ---- life cycle --------------------------------------------------------- */
 
-struct tp_conn *tp_conn_new(struct tp_worker *w, int fd, const struct tp_addr *peer,
-                            const struct tp_addr *local, bool connecting, int *err)
+struct tp_conn *tp_conn_new(struct tp_worker *w, int fd, enum tp_proto proto,
+                            const struct tp_addr *peer, const struct tp_addr *local,
+                            bool connecting, int *err)
 {
 	struct tp_conn *c = calloc(1, sizeof(*c));
 
@@ -219,6 +230,8 @@ struct tp_conn *tp_conn_new(struct tp_worker *w, int fd, const struct tp_addr *p
 		goto fail;
 	c->io.kind = TP_IO_CONN;
 	c->io.fd = fd;
+	c->proto = proto;
+	c->ops = proto == TP_TLS ? &tp_stream_tls : &tp_stream_tcp;
 	c->id = (w->next_seq++ << TP_WORKER_BITS) | w->idx;
 	c->peer = *peer;
 	if (local)
@@ -247,9 +260,11 @@ void tp_conn_close(struct tp_worker *w, struct tp_conn *c, const char *why)
 	if (c->dead)
 		return;
 	if (why)
-		sip_log(SIP_LOG_INFO, "transport: tcp: closing connection %llu with %s: %s",
-		        (unsigned long long)c->id, tp_addr_str(&c->peer, peer, sizeof(peer)), why);
-	close(c->io.fd); /* also leaves the epoll set */
+		sip_log(SIP_LOG_INFO, "transport: %s: closing connection %llu with %s: %s",
+		        c->ops->name, (unsigned long long)c->id,
+		        tp_addr_str(&c->peer, peer, sizeof(peer)), why);
+	c->ops->release(c); /* TLS: a close_notify while the socket is open */
+	close(c->io.fd);    /* also leaves the epoll set */
 	c->io.fd = -1;
 	index_del(&w->t->index, c);
 	lru_unlink(w, c);
@@ -280,7 +295,7 @@ void tp_conn_free_all(struct tp_worker *w)
 
 /* ---- output ------------------------------------------------------------- */
 
-static void arm_out(struct tp_worker *w, struct tp_conn *c, bool on)
+void tp_conn_arm_out(struct tp_worker *w, struct tp_conn *c, bool on)
 {
 	struct epoll_event ev = {.events = EPOLLIN | (on ? EPOLLOUT : 0), .data.ptr = &c->io};
 
@@ -328,13 +343,13 @@ int tp_conn_write(struct tp_worker *w, struct tp_conn *c, const char *buf, size_
 	if (c->dead)
 		return -ENOTCONN;
 	/* Nothing queued: write at once, buffering only what the socket
-	 * does not take (keeps bytes in order). */
-	if (c->out_len == c->out_off && !c->connecting) {
-		n = send(c->io.fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0 && errno != EAGAIN) {
-			err = -errno;
-			tp_conn_close(w, c, strerror(errno));
-			return err;
+	 * does not take (keeps bytes in order). A connection still being
+	 * set up (connect, TLS handshake) queues everything. */
+	if (c->out_len == c->out_off && !c->connecting && !c->handshaking) {
+		n = c->ops->write(c, buf, len);
+		if (n < 0 && n != -EAGAIN) {
+			tp_conn_close(w, c, strerror((int)-n));
+			return (int)n;
 		}
 		if (n < 0)
 			n = 0;
@@ -348,19 +363,18 @@ int tp_conn_write(struct tp_worker *w, struct tp_conn *c, const char *buf, size_
 			tp_conn_close(w, c, "output over max_conn_buf");
 		return err;
 	}
-	arm_out(w, c, true);
+	tp_conn_arm_out(w, c, true);
 	return c->dead ? -ENOTCONN : 0;
 }
 
 void tp_conn_flush(struct tp_worker *w, struct tp_conn *c)
 {
 	while (c->out_off < c->out_len) {
-		ssize_t n = send(c->io.fd, c->out + c->out_off, c->out_len - c->out_off,
-		                 MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = c->ops->write(c, c->out + c->out_off, c->out_len - c->out_off);
 
 		if (n < 0) {
-			if (errno != EAGAIN)
-				tp_conn_close(w, c, strerror(errno));
+			if (n != -EAGAIN)
+				tp_conn_close(w, c, strerror((int)-n));
 			return;
 		}
 		c->out_off += (size_t)n;
@@ -372,5 +386,5 @@ void tp_conn_flush(struct tp_worker *w, struct tp_conn *c)
 		c->out = NULL;
 		c->out_cap = 0;
 	}
-	arm_out(w, c, false);
+	tp_conn_arm_out(w, c, false);
 }

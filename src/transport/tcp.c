@@ -5,6 +5,9 @@
  * outgoing connections without blocking, reading and framing with
  * sip_frame_next, and sending on the connection a worker owns.
  *
+ * TLS connections take the same paths: tls.c only adds the handshake
+ * and its stream ops (SSL_read/SSL_write instead of recv/send).
+ *
  * A framing fault (no or bad Content-Length) or a message over max_msg
  * loses the message boundaries for good, so the connection is closed; a
  * peer closing in the middle of a message loses only that message.
@@ -58,6 +61,39 @@ static void set_nodelay(int fd)
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
+static ssize_t tcp_read(struct tp_conn *c, char *buf, size_t len)
+{
+	ssize_t n = recv(c->io.fd, buf, len, MSG_DONTWAIT);
+
+	return n < 0 ? (errno == EINTR ? -EAGAIN : -errno) : n;
+}
+
+static ssize_t tcp_write(struct tp_conn *c, const char *buf, size_t len)
+{
+	ssize_t n = send(c->io.fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+	return n < 0 ? (errno == EINTR ? -EAGAIN : -errno) : n;
+}
+
+static bool tcp_pending(const struct tp_conn *c)
+{
+	(void)c;
+	return false; /* the kernel's buffer: epoll tells */
+}
+
+static void tcp_release(struct tp_conn *c)
+{
+	(void)c;
+}
+
+const struct tp_stream_ops tp_stream_tcp = {
+        .name = "tcp",
+        .read = tcp_read,
+        .write = tcp_write,
+        .pending = tcp_pending,
+        .release = tcp_release,
+};
+
 /* what: "refusing a connection from" a peer, or "shedding connections
  * on" a listener. */
 static void refused(struct tp_worker *w, const char *what, const struct tp_addr *a, const char *why)
@@ -68,8 +104,7 @@ static void refused(struct tp_worker *w, const char *what, const struct tp_addr 
 	if (w->now - w->refuse_log_ms < 1000 && w->refuse_log_ms)
 		return;
 	w->refuse_log_ms = w->now;
-	sip_log(SIP_LOG_WARN, "transport: tcp: %s %s: %s", what, tp_addr_str(a, buf, sizeof(buf)),
-	        why);
+	sip_log(SIP_LOG_WARN, "transport: %s %s: %s", what, tp_addr_str(a, buf, sizeof(buf)), why);
 }
 
 /* Out of file descriptors (RLIMIT_NOFILE below max_conns): the pending
@@ -97,6 +132,7 @@ void tp_tcp_acceptable(struct tp_worker *w, struct tp_lsock *s)
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
 		struct tp_addr peer;
+		struct tp_conn *c;
 		int fd = accept4(s->io.fd, (struct sockaddr *)&ss, &len,
 		                 SOCK_NONBLOCK | SOCK_CLOEXEC);
 		int err;
@@ -114,15 +150,19 @@ void tp_tcp_acceptable(struct tp_worker *w, struct tp_lsock *s)
 		set_nodelay(fd);
 		/* Over max_conns the connection is accepted and closed at
 		 * once: left in the backlog it would wake us forever. */
-		if (!tp_conn_new(w, fd, &peer, &s->l->addr, false, &err))
+		if (!(c = tp_conn_new(w, fd, s->l->proto, &peer, &s->l->addr, false, &err)))
 			refused(w, "refusing a connection from", &peer,
 			        err == -ECONNREFUSED ? "max_conns reached" : strerror(-err));
+		else if (c->proto == TP_TLS && (err = tp_tls_attach(w, c, true, NULL)) < 0)
+			tp_conn_close(w, c, strerror(-err));
 	}
 }
 
-/* Opens a connection to dst; bytes written before it is up are queued. */
-static struct tp_conn *tcp_connect(struct tp_worker *w, const struct tp_addr *dst, int *err)
+/* Opens a connection to d's peer; bytes written before it is up (and,
+ * for TLS, before the handshake is done) are queued. */
+static struct tp_conn *tcp_connect(struct tp_worker *w, const struct tp_dst *d, int *err)
 {
+	const struct tp_addr *dst = d->addr;
 	int fd = socket(dst->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	struct tp_conn *c;
 	char buf[64];
@@ -133,11 +173,15 @@ static struct tp_conn *tcp_connect(struct tp_worker *w, const struct tp_addr *ds
 	}
 	set_nodelay(fd);
 	/* Registered (and counted against max_conns) before the SYN. */
-	if (!(c = tp_conn_new(w, fd, dst, NULL, true, err)))
+	if (!(c = tp_conn_new(w, fd, d->proto, dst, NULL, true, err)))
 		return NULL;
+	if (d->proto == TP_TLS && (*err = tp_tls_attach(w, c, false, d->name)) < 0) {
+		tp_conn_close(w, c, strerror(-*err));
+		return NULL;
+	}
 	if (connect(fd, (const struct sockaddr *)&dst->ss, dst->len) < 0 && errno != EINPROGRESS) {
 		*err = -errno;
-		sip_log(SIP_LOG_WARN, "transport: tcp: connect to %s: %s",
+		sip_log(SIP_LOG_WARN, "transport: %s: connect to %s: %s", c->ops->name,
 		        tp_addr_str(dst, buf, sizeof(buf)), strerror(errno));
 		tp_conn_close(w, c, NULL);
 		return NULL;
@@ -164,7 +208,10 @@ static void writable(struct tp_worker *w, struct tp_conn *c)
 		if (getsockname(c->io.fd, (struct sockaddr *)&ss, &len) == 0)
 			tp_addr_set(&c->local, (struct sockaddr *)&ss, len);
 	}
-	tp_conn_flush(w, c);
+	if (c->handshaking)
+		tp_tls_handshake(w, c); /* flushes the queue when done */
+	else
+		tp_conn_flush(w, c);
 }
 
 /* Room to read into: the buffer doubles up to max_conn_buf. */
@@ -192,7 +239,7 @@ static void deliver(struct tp_worker *w, struct tp_conn *c, size_t off, size_t l
 	struct tp *t = w->t;
 	struct tp_rx rx = {.buf = c->in + off,
 	                   .len = len,
-	                   .proto = TP_TCP,
+	                   .proto = c->proto,
 	                   .src = c->peer,
 	                   .local = c->local,
 	                   .conn_id = c->id,
@@ -239,26 +286,42 @@ static void frames(struct tp_worker *w, struct tp_conn *c)
 	memmove(c->in, c->in + off, c->in_len);
 }
 
-static void readable(struct tp_worker *w, struct tp_conn *c)
+/* One read into the input buffer and the framing of what it completed.
+ * False when there is nothing more to read now (or the connection went). */
+static bool read_once(struct tp_worker *w, struct tp_conn *c)
 {
 	ssize_t n;
 	int err;
 
 	if ((err = in_room(w->t, c)) < 0) {
 		tp_conn_close(w, c, strerror(-err));
-		return;
+		return false;
 	}
-	n = recv(c->io.fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
+	n = c->ops->read(c, c->in + c->in_len, c->in_cap - c->in_len);
+	if (n == -EAGAIN)
+		return false;
 	if (n <= 0) {
 		/* EOF is the peer's normal goodbye: closed without a log line. */
-		tp_conn_close(w, c, n < 0 ? strerror(errno) : NULL);
-		return;
+		tp_conn_close(w, c, n < 0 ? strerror((int)-n) : NULL);
+		return false;
 	}
 	c->in_len += (size_t)n;
 	tp_conn_touch(w, c);
 	frames(w, c);
+	return !c->dead;
+}
+
+static void readable(struct tp_worker *w, struct tp_conn *c)
+{
+	if (c->handshaking) {
+		tp_tls_handshake(w, c);
+		if (c->dead || c->handshaking)
+			return;
+	}
+	/* TLS may hold decrypted bytes no epoll event will announce: read
+	 * them all now (TCP reads once; epoll is level-triggered). */
+	while (read_once(w, c) && c->ops->pending(c))
+		;
 	if (!c->dead && c->in_len == 0 && c->in_cap > KEEP_BUF) {
 		free(c->in);
 		c->in = NULL;
@@ -268,23 +331,28 @@ static void readable(struct tp_worker *w, struct tp_conn *c)
 
 void tp_tcp_event(struct tp_worker *w, struct tp_conn *c, uint32_t events)
 {
+	bool was_handshaking = c->handshaking;
+
 	if (events & EPOLLOUT || (c->connecting && events & (EPOLLERR | EPOLLHUP)))
 		writable(w, c);
-	if (!c->dead && !c->connecting && events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+	/* A handshake finished by a write may leave the peer's first
+	 * records in OpenSSL's buffer: read as if the socket were ready. */
+	if (!c->dead && !c->connecting &&
+	    (events & (EPOLLIN | EPOLLERR | EPOLLHUP) || (was_handshaking && !c->handshaking)))
 		readable(w, c);
 }
 
-int tp_tcp_send_local(struct tp_worker *w, uint64_t conn_id, const struct tp_addr *dst,
-                      const char *buf, size_t len, unsigned *owner)
+int tp_tcp_send_local(struct tp_worker *w, const struct tp_dst *d, const char *buf, size_t len,
+                      unsigned *owner)
 {
-	struct tp_conn *c = conn_id ? tp_conn_find(w, conn_id) : NULL;
+	struct tp_conn *c = d->conn_id ? tp_conn_find(w, d->conn_id) : NULL;
 	unsigned o;
 	uint64_t id;
 	int err;
 
-	if (!c && !dst)
+	if (!c && !d->addr)
 		return -ENOTCONN;
-	if (!c && tp_conn_peer(w->t, dst, &id, &o)) {
+	if (!c && tp_conn_peer(w->t, d->proto, d->addr, &id, &o)) {
 		if (o == w->idx)
 			c = tp_conn_find(w, id);
 		else if (owner) {
@@ -292,30 +360,38 @@ int tp_tcp_send_local(struct tp_worker *w, uint64_t conn_id, const struct tp_add
 			return TP_ELSEWHERE;
 		}
 	}
-	if (!c && !(c = tcp_connect(w, dst, &err)))
+	if (!c && !(c = tcp_connect(w, d, &err)))
 		return err;
-	return tp_conn_write(w, c, buf, len);
+	return buf ? tp_conn_write(w, c, buf, len) : 0;
 }
 
 void tp_tcp_job(struct tp_worker *w, struct tp_job *job)
 {
-	const struct tp_addr *dst = job->dst.ss.ss_family == AF_UNSPEC ? NULL : &job->dst;
+	struct tp_dst d = {.proto = job->proto,
+	                   .conn_id = job->conn_id,
+	                   .addr = job->dst.ss.ss_family == AF_UNSPEC ? NULL : &job->dst,
+	                   .name = job->connect && job->data[0] ? job->data : NULL};
+	const char *buf = job->connect ? NULL : job->data;
 	unsigned owner = w->idx;
-	char buf[64];
+	char a[64];
 	int r;
 
-	r = tp_tcp_send_local(w, job->conn_id, dst, job->data, job->len, &owner);
+	r = tp_tcp_send_local(w, &d, buf, job->len, &owner);
 	/* The connection moved while the job was queued (closed, and the
 	 * peer reconnected elsewhere): pass it on, once. */
 	if (r == TP_ELSEWHERE && job->hops++ == 0) {
 		tp_worker_post(&w->t->w[owner], job);
 		return;
 	}
-	if (r == TP_ELSEWHERE) /* moved again: a connection of our own */
-		r = tp_tcp_send_local(w, 0, dst, job->data, job->len, NULL);
+	if (r == TP_ELSEWHERE) { /* moved again: a connection of our own */
+		d.conn_id = 0;
+		r = tp_tcp_send_local(w, &d, buf, job->len, NULL);
+	}
 	if (r < 0)
-		sip_log(SIP_LOG_WARN, "transport: tcp: queued send to %s dropped: %s",
-		        dst ? tp_addr_str(dst, buf, sizeof(buf)) : "closed connection",
+		sip_log(SIP_LOG_WARN, "transport: %s: queued %s %s dropped: %s",
+		        job->proto == TP_TLS ? "tls" : "tcp",
+		        job->connect ? "connect to" : "send to",
+		        d.addr ? tp_addr_str(d.addr, a, sizeof(a)) : "closed connection",
 		        strerror(-r));
 	free(job);
 }

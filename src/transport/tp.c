@@ -1,7 +1,7 @@
 /*
  * tp.c — the transport as a whole (RFC 3261 §18): configuration, listeners,
  * the worker threads and their start and stop, and tp_send, which picks
- * the worker owning a TCP connection (§18.2.2: a response goes back on the
+ * the worker owning a TCP or TLS connection (§18.2.2: a response goes back on the
  * request's connection) and either writes at once — when called on that
  * worker — or queues the bytes to it.
  */
@@ -99,7 +99,7 @@ static void listener_free(struct tp_listener *l)
 /* As in a listen spec, so a log line can be pasted into a config. */
 static const char *spec_name(enum tp_proto proto)
 {
-	return proto == TP_TCP ? "tcp" : "udp";
+	return proto == TP_TLS ? "tls" : proto == TP_TCP ? "tcp" : "udp";
 }
 
 int tp_listen(struct tp *t, enum tp_proto proto, const struct tp_addr *addr)
@@ -110,6 +110,11 @@ int tp_listen(struct tp *t, enum tp_proto proto, const struct tp_addr *addr)
 
 	if (t->started)
 		return -EBUSY;
+	if (proto == TP_TLS && !tp_tls_can_serve(t->tls)) {
+		sip_log(SIP_LOG_ERROR, "transport: cannot listen on tls:%s: no certificate",
+		        tp_addr_str(addr, buf, sizeof(buf)));
+		return -EPROTONOSUPPORT;
+	}
 	if (!(ls = realloc(t->ls, (t->nls + 1) * sizeof(*ls))))
 		return -ENOMEM;
 	t->ls = ls;
@@ -234,6 +239,7 @@ void tp_free(struct tp *t)
 	for (unsigned i = 0; i < t->nls; i++)
 		listener_free(t->ls[i]);
 	tp_index_fini(&t->index);
+	tp_tls_free(t->tls);
 	free(t->ls);
 	free(t->w);
 	free(t);
@@ -243,61 +249,89 @@ void tp_free(struct tp *t)
  * of a connection to dst, else the caller (when a worker) or a worker
  * picked by dst, so two threads opening to one new peer meet on one
  * worker and one connection. */
-static unsigned route(struct tp *t, uint64_t conn_id, const struct tp_addr *dst)
+static unsigned route(struct tp *t, const struct tp_dst *d)
 {
 	struct tp_worker *self = tp_worker_self(t);
 	unsigned owner;
 	uint64_t id;
 
-	if (conn_id && (conn_id & (TP_MAX_WORKERS - 1)) < t->nw)
-		return (unsigned)(conn_id & (TP_MAX_WORKERS - 1));
-	if (!dst)
+	if (d->conn_id && (d->conn_id & (TP_MAX_WORKERS - 1)) < t->nw)
+		return (unsigned)(d->conn_id & (TP_MAX_WORKERS - 1));
+	if (!d->addr)
 		return 0;
-	if (tp_conn_peer(t, dst, &id, &owner))
+	if (tp_conn_peer(t, d->proto, d->addr, &id, &owner))
 		return owner;
-	return self ? self->idx : (unsigned)(tp_addr_hash(dst) % t->nw);
+	return self ? self->idx : (unsigned)(tp_addr_hash(d->addr) % t->nw);
 }
 
-static int post_job(struct tp *t, unsigned target, uint64_t conn_id, const struct tp_addr *dst,
-                    const char *buf, size_t len)
+/* A job for worker target: the bytes to send, or (buf NULL) the name of
+ * a connection to open. */
+static int post_job(struct tp *t, unsigned target, const struct tp_dst *d, const char *buf,
+                    size_t len)
 {
-	struct tp_job *job = malloc(sizeof(*job) + len);
+	const char *data = buf ? buf : d->name ? d->name : "";
+	size_t n = buf ? len : strlen(data) + 1;
+	struct tp_job *job = malloc(sizeof(*job) + n);
 
 	if (!job)
 		return -ENOMEM;
-	job->conn_id = conn_id;
-	if (dst)
-		job->dst = *dst;
+	job->conn_id = d->conn_id;
+	job->proto = d->proto;
+	job->connect = buf == NULL;
+	if (d->addr)
+		job->dst = *d->addr;
 	else
 		memset(&job->dst, 0, sizeof(job->dst)); /* AF_UNSPEC */
 	job->hops = 0;
-	job->len = len;
-	memcpy(job->data, buf, len);
+	job->len = buf ? len : 0;
+	memcpy(job->data, data, n);
 	tp_worker_post(&t->w[target], job);
 	return 0;
+}
+
+/* A send (or, buf NULL, a connect) over a stream: written at once on the
+ * worker owning the connection, else queued to it. */
+static int stream_send(struct tp *t, const struct tp_dst *d, const char *buf, size_t len)
+{
+	struct tp_worker *self;
+	unsigned target;
+
+	if (!d->addr && !d->conn_id)
+		return -EINVAL;
+	if (d->proto == TP_TLS && !t->tls)
+		return -EPROTONOSUPPORT;
+	if (len > t->cfg.max_conn_buf)
+		return -EMSGSIZE;
+	if (atomic_load_explicit(&t->stop, memory_order_acquire))
+		return -ESHUTDOWN;
+	target = route(t, d);
+	self = tp_worker_self(t);
+	if (self && self->idx == target) {
+		int r = tp_tcp_send_local(self, d, buf, len, &target);
+
+		if (r != TP_ELSEWHERE)
+			return r;
+	}
+	return post_job(t, target, d, buf, len);
 }
 
 int tp_send(struct tp *t, enum tp_proto proto, const struct tp_addr *dst, uint64_t conn_id,
             const char *buf, size_t len)
 {
-	struct tp_worker *self;
-	unsigned target;
+	struct tp_dst d = {.proto = proto, .conn_id = conn_id, .addr = dst};
 
 	if (proto == TP_UDP)
 		return dst ? tp_udp_send(t, dst, buf, len) : -EINVAL;
-	if (!dst && !conn_id)
+	if (!buf)
 		return -EINVAL;
-	if (len > t->cfg.max_conn_buf)
-		return -EMSGSIZE;
-	if (atomic_load_explicit(&t->stop, memory_order_acquire))
-		return -ESHUTDOWN;
-	target = route(t, conn_id, dst);
-	self = tp_worker_self(t);
-	if (self && self->idx == target) {
-		int r = tp_tcp_send_local(self, conn_id, dst, buf, len, &target);
+	return stream_send(t, &d, buf, len);
+}
 
-		if (r != TP_ELSEWHERE)
-			return r;
-	}
-	return post_job(t, target, conn_id, dst, buf, len);
+int tp_connect(struct tp *t, enum tp_proto proto, const struct tp_addr *dst, const char *name)
+{
+	struct tp_dst d = {.proto = proto, .addr = dst, .name = name};
+
+	if (proto == TP_UDP || !dst)
+		return -EINVAL;
+	return stream_send(t, &d, NULL, 0);
 }

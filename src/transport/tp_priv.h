@@ -1,7 +1,7 @@
 /*
  * tp_priv.h — the transport layer's private structures (RFC 3261 §18):
  * the transport, its worker threads with their epoll loops, listeners,
- * TCP connections and the index that finds a connection by id or by peer.
+ * TCP and TLS connections and the index that finds a connection by id or by peer.
  *
  * Ownership: a worker owns the connections it accepted or opened; only its
  * thread touches their sockets and buffers. Other threads reach them
@@ -14,6 +14,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/types.h>
 
 #include "libsip/frame.h"
 #include "libsip/log.h"
@@ -28,8 +29,8 @@
 enum tp_io_kind {
 	TP_IO_WAKE,   /* the worker's eventfd: jobs queued, or stop */
 	TP_IO_UDP,    /* a UDP listening socket */
-	TP_IO_LISTEN, /* a TCP listening socket */
-	TP_IO_CONN,   /* a TCP connection */
+	TP_IO_LISTEN, /* a TCP or TLS listening socket */
+	TP_IO_CONN,   /* a TCP or TLS connection */
 };
 
 struct tp_io {
@@ -52,8 +53,29 @@ struct tp_listener {
 	struct tp_lsock *socks;
 };
 
+struct tp_conn;
+struct ssl_st; /* OpenSSL's SSL */
+
+/* How a connection moves its bytes: plain TCP (tcp.c) or TLS (tls.c).
+ * Framing, buffers, limits and timeouts are the same for both. */
+struct tp_stream_ops {
+	const char *name; /* "tcp", "tls": for log lines */
+	/* n > 0 bytes moved; 0: the peer closed (read only); -EAGAIN: wait
+	 * for the next event; another -errno: the connection is lost. */
+	ssize_t (*read)(struct tp_conn *c, char *buf, size_t len);
+	ssize_t (*write)(struct tp_conn *c, const char *buf, size_t len);
+	/* Bytes already read from the socket and waiting in the stream (TLS
+	 * records), which no epoll event will announce. */
+	bool (*pending)(const struct tp_conn *c);
+	/* Lets go of the stream's own state as the connection closes. */
+	void (*release)(struct tp_conn *c);
+};
+
 struct tp_conn {
 	struct tp_io io;
+	const struct tp_stream_ops *ops;
+	enum tp_proto proto; /* TP_TCP or TP_TLS */
+	struct ssl_st *ssl;  /* TLS only */
 	uint64_t id;
 	struct tp_addr peer, local;
 	unsigned worker;
@@ -63,9 +85,10 @@ struct tp_conn {
 	 * worker's list of closed connections waiting to be freed */
 	struct tp_conn *lru_prev, *lru_next;
 	uint64_t last_ms;
-	bool connecting; /* outgoing connect in progress */
-	bool dead;       /* closed: its events in this epoll batch are stale */
-	bool want_out;   /* EPOLLOUT is armed */
+	bool connecting;  /* outgoing connect in progress */
+	bool handshaking; /* TLS handshake not finished: output waits */
+	bool dead;        /* closed: its events in this epoll batch are stale */
+	bool want_out;    /* EPOLLOUT is armed */
 	struct sip_framer fr;
 	char *in;
 	size_t in_len, in_cap;
@@ -73,10 +96,13 @@ struct tp_conn {
 	size_t out_off, out_len, out_cap; /* pending bytes: out[out_off..out_len) */
 };
 
-/* Bytes for a TCP connection owned by another worker. */
+/* Bytes for a TCP/TLS connection owned by another worker, or (connect)
+ * a connection to open, data then holding the TLS name ("" for none). */
 struct tp_job {
 	struct tp_job *next;
 	uint64_t conn_id;
+	enum tp_proto proto;
+	bool connect;
 	struct tp_addr dst; /* family AF_UNSPEC: none */
 	unsigned hops;      /* times passed on between workers */
 	size_t len;
@@ -84,6 +110,7 @@ struct tp_job {
 };
 
 struct tp_udp_batch; /* recvmmsg buffers, udp.c */
+struct tp_tls;       /* TLS contexts, tls.c */
 
 struct tp_worker {
 	struct tp *t;
@@ -124,6 +151,7 @@ struct tp {
 	struct tp_worker *w;
 	unsigned nw;
 	struct tp_index index;
+	struct tp_tls *tls; /* NULL until tp_tls_setup */
 	atomic_bool stop;
 	bool started;
 };
@@ -153,13 +181,18 @@ int tp_udp_send(struct tp *t, const struct tp_addr *dst, const char *buf, size_t
 /* ---- conn.c ---- */
 int tp_index_init(struct tp_index *ix, size_t max);
 void tp_index_fini(struct tp_index *ix);
-/* Takes fd (closed on failure, *err set: -ECONNREFUSED over max_conns). */
-struct tp_conn *tp_conn_new(struct tp_worker *w, int fd, const struct tp_addr *peer,
-                            const struct tp_addr *local, bool connecting, int *err);
+/* Takes fd (closed on failure, *err set: -ECONNREFUSED over max_conns).
+ * proto TP_TLS: tp_tls_attach follows. */
+struct tp_conn *tp_conn_new(struct tp_worker *w, int fd, enum tp_proto proto,
+                            const struct tp_addr *peer, const struct tp_addr *local,
+                            bool connecting, int *err);
 /* This worker's connection with this id, or NULL. */
 struct tp_conn *tp_conn_find(struct tp_worker *w, uint64_t id);
-/* Any worker's newest connection to peer: its id and worker. */
-bool tp_conn_peer(struct tp *t, const struct tp_addr *peer, uint64_t *id, unsigned *worker);
+/* Any worker's newest connection over proto to peer: its id and worker. */
+bool tp_conn_peer(struct tp *t, enum tp_proto proto, const struct tp_addr *peer, uint64_t *id,
+                  unsigned *worker);
+/* Asks for EPOLLOUT (on) or stops asking. */
+void tp_conn_arm_out(struct tp_worker *w, struct tp_conn *c, bool on);
 void tp_conn_touch(struct tp_worker *w, struct tp_conn *c);
 void tp_conn_close(struct tp_worker *w, struct tp_conn *c, const char *why);
 int tp_conn_write(struct tp_worker *w, struct tp_conn *c, const char *buf, size_t len);
@@ -175,11 +208,33 @@ void tp_tcp_acceptable(struct tp_worker *w, struct tp_lsock *s);
 void tp_tcp_event(struct tp_worker *w, struct tp_conn *c, uint32_t events);
 /* Runs a queued send on its worker; frees the job or passes it on. */
 void tp_tcp_job(struct tp_worker *w, struct tp_job *job);
-/* Sends on a connection of this worker (finding or opening it). Returns 0,
- * -errno, or TP_ELSEWHERE with *owner set when another worker has the
- * connection to dst (owner NULL: open one here instead). */
+/* Where a send goes: proto, the connection (0: any), the peer (NULL: only
+ * that connection) and, for a TLS connection to open, the name to check. */
+struct tp_dst {
+	enum tp_proto proto;
+	uint64_t conn_id;
+	const struct tp_addr *addr;
+	const char *name;
+};
+/* Sends on a connection of this worker (finding or opening it); buf NULL
+ * only opens it. Returns 0, -errno, or TP_ELSEWHERE with *owner set when
+ * another worker has the connection to dst (owner NULL: open one here
+ * instead). */
 #define TP_ELSEWHERE 1
-int tp_tcp_send_local(struct tp_worker *w, uint64_t conn_id, const struct tp_addr *dst,
-                      const char *buf, size_t len, unsigned *owner);
+int tp_tcp_send_local(struct tp_worker *w, const struct tp_dst *d, const char *buf, size_t len,
+                      unsigned *owner);
+extern const struct tp_stream_ops tp_stream_tcp;
+
+/* ---- tls.c ---- */
+extern const struct tp_stream_ops tp_stream_tls;
+void tp_tls_free(struct tp_tls *tls);
+/* True when TLS is set up with a certificate to serve (NULL: false). */
+bool tp_tls_can_serve(const struct tp_tls *tls);
+/* Gives new connection c its TLS session: the server side of a listener's
+ * (name NULL), or the client side toward name (NULL: c->peer's address).
+ * Returns 0 or -errno (the caller closes c). */
+int tp_tls_attach(struct tp_worker *w, struct tp_conn *c, bool server, const char *name);
+/* Moves the handshake on; at its end the queued output is flushed. */
+void tp_tls_handshake(struct tp_worker *w, struct tp_conn *c);
 
 #endif /* SIPD_TP_PRIV_H */

@@ -432,10 +432,12 @@ static void test_ip_literals(void **state)
 	assert_true(res.inline_call);
 	result_fini(&res);
 
+	/* sips and transport=tls: TLS, at 5061 unless a port is given */
+	expect_list(r, "sips:127.0.0.1", "TLS 127.0.0.1:5061");
+	expect_list(r, "sips:bob@[::1]:5081;transport=udp", "TLS [::1]:5081");
+	expect_list(r, "sip:192.0.2.1;transport=tls", "TLS 192.0.2.1:5061");
+
 	/* refused: done never runs */
-	assert_int_equal(resolve(r, "sips:127.0.0.1", &res), SIP_ERR_UNSUPPORTED);
-	assert_int_equal(resolve(r, "sips:example.net", &res), SIP_ERR_UNSUPPORTED);
-	assert_int_equal(resolve(r, "sip:example.net;transport=tls", &res), SIP_ERR_UNSUPPORTED);
 	assert_int_equal(resolve(r, "sip:example.net;transport=sctp", &res), SIP_ERR_UNSUPPORTED);
 	assert_int_equal(resolve(r, "tel:+15551234", &res), SIP_ERR_SCHEME);
 	assert_int_equal(resolve(r, "sip:x@example.net;maddr=bad%20host", &res), SIP_ERR_URI);
@@ -526,7 +528,8 @@ static void test_srv_priority_weight(void **state)
 }
 
 /* transport=tcp asks _sip._tcp; without transport= both SRV are asked and
- * UDP comes first; NAPTR orders TCP before UDP and SIPS is skipped. */
+ * UDP comes first; NAPTR orders TCP before UDP and SIPS is skipped; sips
+ * asks _sips._tcp. */
 static void test_srv_tcp_naptr(void **state)
 {
 	struct rs_resolver *r = with_dns(*state, "127.0.0.1");
@@ -540,6 +543,10 @@ static void test_srv_tcp_naptr(void **state)
 	/* a transport given skips NAPTR */
 	expect_list(r, "sip:naptr.example.net;transport=udp", "UDP 127.0.4.2:5091");
 	expect_list(r, "sip:naptr2.example.net", "TCP 127.0.5.1:5060");
+	/* sips: SRV _sips._tcp, else the name's A at 5061 (RFC 5630) */
+	expect_list(r, "sips:naptr.example.net", "TLS 127.0.4.3:5061");
+	expect_list(r, "sip:naptr.example.net;transport=tls", "TLS 127.0.4.3:5061");
+	expect_list(r, "sips:naptr2.example.net", "TLS 127.0.5.1:5061");
 	expect_err(r, "sip:dot.example.net", SIP_ERR_NOT_FOUND);
 	expect_list(r, "sip:dot.example.net:5060", "UDP 127.0.6.1:5060");
 }

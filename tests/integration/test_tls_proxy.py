@@ -1,0 +1,163 @@
+"""sips and TLS through the proxy (RFC 3261 §26.2.2, RFC 5630 §3.1.3):
+a sips request leaves only over TLS, or not at all (480); a user agent
+registered over TLS is reached over the connection it registered on
+(RFC 5626 / RFC 5923 reuse), with sipd's Via and Record-Route on TLS;
+outgoing TLS connections check the server's certificate against
+--tls-ca."""
+import time
+
+import pytest
+
+import sip
+from conftest import free_port
+from tlsutil import Pki, Tls, TlsServer
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    return Pki(tmp_path_factory.mktemp("pki"))
+
+
+def tls_sipd(sipd_factory, pki, *extra):
+    port = free_port()
+    s = sipd_factory(*pki.sipd_args(port), "--auth", "off", *extra)
+    s.tls_port = port
+    deadline = time.monotonic() + 5
+    while "listening on TLS" not in s.text():
+        assert time.monotonic() < deadline, s.text()
+        time.sleep(0.02)
+    return s
+
+
+def register(send, recv, local, user, contact, transport):
+    msg = sip.request("REGISTER", "sip:example.com", local, transport=transport,
+                      extra=[f"Contact: {contact}", "Expires: 600"],
+                      call_id=f"reg-{user}-{local[1]}")
+    send(msg.replace(b"To: <sip:example.com>", f"To: <sip:{user}@example.com>".encode()))
+    r = recv()
+    assert r is not None and r.status == 200, r
+    return r
+
+
+def reply_to(raw, status, reason):
+    """A response to the request raw (its Vias, From, To, Call-ID, CSeq)."""
+    head = raw.split(b"\r\n\r\n", 1)[0].decode()
+    keep = [line for line in head.split("\r\n")[1:]
+            if line.split(":", 1)[0].strip().lower() in ("via", "from", "call-id", "cseq")]
+    to = [line for line in head.split("\r\n") if line.lower().startswith("to:")][0]
+    lines = [f"SIP/2.0 {status} {reason}"] + keep + [to + ";tag=callee1", "Content-Length: 0"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def headers(raw, name):
+    head = raw.split(b"\r\n\r\n", 1)[0].decode()
+    return [line.split(":", 1)[1].strip() for line in head.split("\r\n")[1:]
+            if line.split(":", 1)[0].strip().lower() == name]
+
+
+def final(conn, timeout=5.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        r = conn.recv(end - time.monotonic())
+        if r is None:
+            return None
+        if r.status >= 200:
+            return r
+    return None
+
+
+def test_sips_request_never_goes_over_udp(sipd_factory, pki):
+    """Bob's only binding is a UDP contact: a sips request for him gets
+    480 and nothing reaches his UDP socket; a sip one does."""
+    s = tls_sipd(sipd_factory, pki)
+    bob = sip.Udp()
+    register(lambda m: bob.send(m, (s.host, s.port)), lambda: bob.recv(3), bob.local, "bob",
+             f"<sip:bob@127.0.0.1:{bob.local[1]}>", "UDP")
+    alice = Tls(("127.0.0.1", s.tls_port), pki.client_context())
+    alice.send(sip.request("MESSAGE", "sips:bob@example.com", alice.local, transport="TLS"))
+    r = final(alice)
+    assert r is not None and r.status == 480, (r, s.text()[-3000:])
+    assert bob.recv(0.5) is None
+    alice.send(sip.request("MESSAGE", "sip:bob@example.com", alice.local, transport="TLS"))
+    bob.sock.settimeout(3)
+    got, _ = bob.sock.recvfrom(65536)
+    assert got.startswith(b"MESSAGE sip:bob@")
+    bob.close()
+
+
+def test_sips_without_tls_listener_is_480(sipd_factory):
+    s = sipd_factory("--auth", "off")
+    bob = sip.Udp()
+    register(lambda m: bob.send(m, (s.host, s.port)), lambda: bob.recv(3), bob.local, "bob",
+             f"<sip:bob@127.0.0.1:{bob.local[1]}>", "UDP")
+    alice = sip.Tcp((s.host, s.port))
+    alice.send(sip.request("MESSAGE", "sips:bob@example.com", alice.local, transport="TCP"))
+    r = final(alice)
+    assert r is not None and r.status == 480, r
+    assert bob.recv(0.5) is None
+    # a sips Route toward a UDP hop is refused the same way
+    alice.send(sip.request("MESSAGE", "sips:carol@192.0.2.1", alice.local, transport="TCP",
+                           extra=[f"Route: <sip:127.0.0.1:{bob.local[1]};lr>"]))
+    r = final(alice)
+    assert r is not None and r.status in (403, 480), r
+    assert bob.recv(0.5) is None
+    bob.close()
+
+
+@pytest.mark.parametrize("contact", ["<sip:bob@{h}:{p};transport=tls>", "<sips:bob@{h}:{p}>"])
+@pytest.mark.parametrize("ruri", ["sip:bob@example.com", "sips:bob@example.com"])
+def test_registered_over_tls_reached_on_its_connection(sipd_factory, pki, contact, ruri):
+    """Bob registers over TLS and listens for nothing: an INVITE for him
+    comes down the connection he registered on, with sipd's Via on TLS
+    and, for a sips request, a sips Record-Route; his answer goes back to
+    Alice over hers."""
+    s = tls_sipd(sipd_factory, pki)
+    bob = Tls(("127.0.0.1", s.tls_port), pki.client_context())
+    c = contact.format(h=bob.local[0], p=bob.local[1])
+    register(bob.send, bob.recv, bob.local, "bob", c, "TLS")
+    alice = Tls(("127.0.0.1", s.tls_port), pki.client_context())
+    alice.send(sip.request("INVITE", ruri, alice.local, transport="TLS",
+                           extra=[f"Contact: <sip:alice@{alice.local[0]}:{alice.local[1]}>"]))
+    raw = bob.recv_raw(5)
+    assert raw is not None, s.text()[-3000:]
+    assert raw.startswith(b"INVITE sip"), raw
+    assert headers(raw, "via")[0].startswith("SIP/2.0/TLS 127.0.0.1:%d;" % s.tls_port), raw
+    rr = headers(raw, "record-route")
+    want = (f"<sips:127.0.0.1:{s.tls_port};lr>" if ruri.startswith("sips")
+            else f"<sip:127.0.0.1:{s.tls_port};transport=tls;lr>")
+    assert rr and rr[0] == want, raw
+    bob.send(reply_to(raw, 486, "Busy Here"))
+    r = final(alice)
+    assert r is not None and r.status == 486, r
+
+
+def test_outgoing_tls_verifies_the_server(sipd_factory, pki):
+    """Carol's binding asks for TLS to her own listener: sipd connects,
+    checking her certificate against --tls-ca and her address; a server
+    with a certificate of an untrusted CA gets nothing (and the caller a
+    timeout: a failed handshake, like a refused TCP connect, is only
+    logged; --t1 100 makes timer F 6.4 s)."""
+    s = tls_sipd(sipd_factory, pki, "--t1", "100")
+    good = TlsServer(pki.server_context("server"))
+    good.reply = lambda raw: reply_to(raw, 200, "OK")
+    bad = TlsServer(pki.server_context("rogue-server"))
+    ua = sip.Udp()
+    for user, srv in (("carol", good), ("mallory", bad)):
+        register(lambda m: ua.send(m, (s.host, s.port)), lambda: ua.recv(3), ua.local, user,
+                 f"<sip:{user}@127.0.0.1:{srv.port};transport=tls>", "UDP")
+    ua.send(sip.request("MESSAGE", "sip:carol@example.com", ua.local), (s.host, s.port))
+    assert good.wait(1), s.text()[-3000:]
+    assert good.messages[0].startswith(b"MESSAGE sip:carol@")
+    r = ua.recv(5)
+    assert r is not None and r.status == 200, (r, s.text()[-3000:])
+    ua.send(sip.request("MESSAGE", "sip:mallory@example.com", ua.local), (s.host, s.port))
+    r = None
+    end = time.monotonic() + 10
+    while time.monotonic() < end and (r is None or r.status < 200):
+        r = ua.recv(1)
+    assert r is not None and r.status >= 400, r
+    assert not bad.messages
+    assert "certificate refused" in s.text()
+    good.close()
+    bad.close()
+    ua.close()
