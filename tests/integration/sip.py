@@ -91,6 +91,26 @@ class Udp:
         self.sock.close()
 
 
+def split_frame(buf):
+    """(message, rest) when buf starts with a whole message framed by its
+    Content-Length (RFC 3261 §18.3), else (None, buf); CRLF keep-alives
+    before it are skipped."""
+    while buf.startswith(b"\r\n"):
+        buf = buf[2:]
+    end = buf.find(b"\r\n\r\n")
+    if end < 0:
+        return None, buf
+    clen = 0
+    for line in buf[:end].decode("utf-8", "replace").split("\r\n")[1:]:
+        name, _, value = line.partition(":")
+        if name.strip().lower() in ("content-length", "l"):
+            clen = int(value.strip())
+    total = end + 4 + clen
+    if len(buf) < total:
+        return None, buf
+    return buf[:total], buf[total:]
+
+
 class Tcp:
     """A TCP connection to sipd; responses are framed by Content-Length."""
 
@@ -103,11 +123,17 @@ class Tcp:
         self.sock.sendall(data)
 
     def recv(self, timeout=2.0):
+        raw = self.recv_raw(timeout)
+        return Response(raw) if raw is not None else None
+
+    def recv_raw(self, timeout=2.0):
+        """The next whole message's bytes (a request or a response), or
+        None after timeout or when the peer closed."""
         end = time.monotonic() + timeout
         while True:
-            r = self._frame()
-            if r is not None:
-                return r
+            raw, self.buf = split_frame(self.buf)
+            if raw is not None:
+                return raw
             left = end - time.monotonic()
             if left <= 0:
                 return None
@@ -119,24 +145,6 @@ class Tcp:
             if not chunk:
                 return None
             self.buf += chunk
-
-    def _frame(self):
-        while self.buf.startswith(b"\r\n"):
-            self.buf = self.buf[2:]
-        end = self.buf.find(b"\r\n\r\n")
-        if end < 0:
-            return None
-        head = self.buf[:end].decode("utf-8", "replace")
-        clen = 0
-        for line in head.split("\r\n")[1:]:
-            name, _, value = line.partition(":")
-            if name.strip().lower() in ("content-length", "l"):
-                clen = int(value.strip())
-        total = end + 4 + clen
-        if len(self.buf) < total:
-            return None
-        raw, self.buf = self.buf[:total], self.buf[total:]
-        return Response(raw)
 
     def close(self):
         self.sock.close()

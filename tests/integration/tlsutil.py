@@ -10,7 +10,7 @@ import subprocess
 import threading
 import time
 
-from sip import Response
+from sip import Tcp, split_frame
 
 
 def openssl(*args, cwd):
@@ -79,27 +79,8 @@ class Pki:
         return ctx
 
 
-def split_frame(buf):
-    """(message, rest) when buf starts with a whole SIP message, else
-    (None, buf); CRLF keep-alives are skipped."""
-    while buf.startswith(b"\r\n"):
-        buf = buf[2:]
-    end = buf.find(b"\r\n\r\n")
-    if end < 0:
-        return None, buf
-    clen = 0
-    for line in buf[:end].decode("utf-8", "replace").split("\r\n")[1:]:
-        name, _, value = line.partition(":")
-        if name.strip().lower() in ("content-length", "l"):
-            clen = int(value.strip())
-    total = end + 4 + clen
-    if len(buf) < total:
-        return None, buf
-    return buf[:total], buf[total:]
-
-
-class Tls:
-    """A TLS connection to sipd (or any TLS SIP peer)."""
+class Tls(Tcp):
+    """A TLS connection to sipd (or any TLS SIP peer), framed as Tcp is."""
 
     def __init__(self, dest, ctx, server_hostname="127.0.0.1"):
         raw = socket.create_connection(dest, timeout=5)
@@ -110,35 +91,6 @@ class Tls:
             raise
         self.local = self.sock.getsockname()
         self.buf = b""
-
-    def send(self, data):
-        self.sock.sendall(data)
-
-    def recv_raw(self, timeout=2.0):
-        """The next whole message's bytes, or None (timeout or closed)."""
-        end = time.monotonic() + timeout
-        while True:
-            msg, self.buf = split_frame(self.buf)
-            if msg is not None:
-                return msg
-            left = end - time.monotonic()
-            if left <= 0:
-                return None
-            self.sock.settimeout(left)
-            try:
-                chunk = self.sock.recv(65536)
-            except (socket.timeout, ssl.SSLError, OSError):
-                return None
-            if not chunk:
-                return None
-            self.buf += chunk
-
-    def recv(self, timeout=2.0):
-        raw = self.recv_raw(timeout)
-        return Response(raw) if raw is not None else None
-
-    def close(self):
-        self.sock.close()
 
 
 class TlsServer:
