@@ -57,6 +57,10 @@ char *sip_pl_strcpy(char *buf, size_t cap, struct sip_pl pl);
 int sip_hex_digit(char c);
 /* raw[0..n) as 2n lower-case hex digits and a NUL into out (2n+1 bytes). */
 void sip_hex_encode(char *out, const void *raw, size_t n);
+/* Up to cap-1 bytes of in for a log line: printable ASCII kept, anything
+ * else (control bytes, CR/LF, bytes above 126) as '.', NUL-terminated:
+ * what a sender wrote never forges or breaks a line of our log. */
+void sip_printable(char *out, size_t cap, struct sip_pl in);
 
 static inline bool sip_is_lws(char c)
 {

@@ -91,6 +91,10 @@ struct tsx_ops {
 	 * final response's timers, 408 when timer H fired with no ACK, 503 on
 	 * a transport error. */
 	void (*server_done)(void *arg, struct tsx *st, int reason);
+	/* A request that would start a server transaction while the layer
+	 * holds its maximum (tsx_layer_set_max): no transaction is made; the
+	 * TU may answer statelessly (503). NULL: such requests are dropped. */
+	void (*overload)(void *arg, const struct sip_msg *req, const struct tsx_peer *from);
 };
 
 /* What a client transaction reports to whoever started it: each response
@@ -131,6 +135,9 @@ uint64_t tsx_layer_now(const struct tsx_layer *l);
 
 /* Number of live transactions (all states but terminated). */
 size_t tsx_layer_count(const struct tsx_layer *l);
+/* At most max live transactions (0: no cap; may change at any time):
+ * beyond it new requests go to ops->overload instead. */
+void tsx_layer_set_max(struct tsx_layer *l, size_t max);
 /* Sends of bytes that had gone out before: requests and responses sent
  * again on a timer or for a retransmitted request, ACKs repeated. */
 unsigned long tsx_layer_retransmissions(const struct tsx_layer *l);

@@ -85,3 +85,16 @@ void sip_hex_encode(char *out, const void *raw, size_t n)
 	}
 	out[2 * n] = '\0';
 }
+
+void sip_printable(char *out, size_t cap, struct sip_pl in)
+{
+	size_t n = 0;
+
+	if (!cap)
+		return;
+	for (; n < in.len && n + 1 < cap; n++) {
+		unsigned char c = (unsigned char)in.p[n];
+		out[n] = c >= 0x20 && c < 0x7f ? (char)c : '.';
+	}
+	out[n] = '\0';
+}

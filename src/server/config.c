@@ -29,6 +29,18 @@ static void usage(FILE *f, const char *prog)
 	        "      --log stderr|syslog         where log lines go (default stderr)\n"
 	        "      --trace on|off              one log line per message in and out (default "
 	        "off)\n"
+	        "      --rate-limit N              messages a second from one source address "
+	        "(default "
+	        "2000;\n"
+	        "                                  0: no limit)\n"
+	        "      --rate-burst N              of which N at once (default: twice the rate)\n"
+	        "      --rate-limit-action reply|drop  over it: 503 + Retry-After (a few a "
+	        "second), "
+	        "or\n"
+	        "                                  silence\n"
+	        "      --max-transactions N        live transactions at most; beyond, new requests "
+	        "get\n"
+	        "                                  503 (default 1000000; 0: no cap)\n"
 	        "      --max-msg BYTES             largest message accepted (default 65536)\n"
 	        "      --max-conns N               TCP connections in total (default 4096)\n"
 	        "      --tcp-idle MS               TCP idle timeout in ms (default 300000)\n"
@@ -164,6 +176,10 @@ enum {
 	OPT_TLS_KEY,
 	OPT_TLS_CA,
 	OPT_TLS_VERIFY_CLIENT,
+	OPT_RATE,
+	OPT_RATE_BURST,
+	OPT_RATE_ACTION,
+	OPT_MAX_TSX,
 };
 
 /* Every option with an argument is also a key of the config file, by the
@@ -175,6 +191,10 @@ static const struct option options[] = {
         {"log-level", required_argument, NULL, OPT_LOG},
         {"log", required_argument, NULL, OPT_LOG_TO},
         {"trace", required_argument, NULL, OPT_TRACE},
+        {"rate-limit", required_argument, NULL, OPT_RATE},
+        {"rate-burst", required_argument, NULL, OPT_RATE_BURST},
+        {"rate-limit-action", required_argument, NULL, OPT_RATE_ACTION},
+        {"max-transactions", required_argument, NULL, OPT_MAX_TSX},
         {"max-msg", required_argument, NULL, OPT_MAX_MSG},
         {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
         {"tcp-idle", required_argument, NULL, OPT_TCP_IDLE},
@@ -269,6 +289,9 @@ static int num_field(struct sipd_cfg *cfg, int c, const char *arg, const char *w
 	        /* §16.6 step 11: more than 3 minutes; shorter only for tests. */
 	        {OPT_TIMER_C, 1, 86400},
 	        {OPT_MAX_CONTACTS, 0, 1024},
+	        {OPT_RATE, 0, 10000000},
+	        {OPT_RATE_BURST, 0, 100000000},
+	        {OPT_MAX_TSX, 0, 100000000},
 	};
 	unsigned long n = 0;
 	size_t k = 0;
@@ -292,6 +315,9 @@ static int num_field(struct sipd_cfg *cfg, int c, const char *arg, const char *w
 	case OPT_MIN_EXPIRES: cfg->reg.min_expires = (uint32_t)n; break;
 	case OPT_MAX_EXPIRES: cfg->reg.max_expires = (uint32_t)n; break;
 	case OPT_TIMER_C: cfg->timer_c = (unsigned)n; break;
+	case OPT_RATE: cfg->rate_limit = (unsigned)n; break;
+	case OPT_RATE_BURST: cfg->rate_burst = (unsigned)n; break;
+	case OPT_MAX_TSX: cfg->max_transactions = n; break;
 	default: cfg->max_contacts = n; break;
 	}
 	return 0;
@@ -333,6 +359,11 @@ static int one_opt(struct sipd_cfg *cfg, int c, const char *arg, const char *whe
 	case OPT_TLS_KEY: return text_opt(where, arg, cfg->tls_key, sizeof(cfg->tls_key));
 	case OPT_TLS_CA: return text_opt(where, arg, cfg->tls_ca, sizeof(cfg->tls_ca));
 	case OPT_TLS_VERIFY_CLIENT: return on_off(where, arg, &cfg->tls_verify_client);
+	case OPT_RATE_ACTION:
+		if (strcmp(arg, "reply") && strcmp(arg, "drop"))
+			return bad(where, "'%s' is not reply or drop", arg);
+		cfg->rate_drop = !strcmp(arg, "drop");
+		return 0;
 	case OPT_AUTH_ALGS:
 		if (strlen(arg) >= sizeof(cfg->auth_algs) || auth_algs_parse(&ac, arg) < 0)
 			return bad(where,
@@ -373,6 +404,8 @@ static void defaults(struct sipd_cfg *cfg)
 	cfg->max_contacts = 16;
 	cfg->record_route = true;
 	cfg->timer_c = 181;
+	cfg->rate_limit = SIPD_DEFAULT_RATE;
+	cfg->max_transactions = SIPD_DEFAULT_MAX_TSX;
 	cfg->reg.default_expires = 3600;
 	cfg->reg.min_expires = 60;
 	cfg->reg.max_expires = 3600;

@@ -27,8 +27,12 @@ struct sipd_cfg {
 	char *domains[SIPD_MAX_DOMAINS];
 	unsigned ndomains;
 	int log_level;
-	bool log_syslog; /* --log syslog: lines to syslog (daemon), not stderr */
-	bool trace;      /* --trace on: a log line per message in and out */
+	bool log_syslog;         /* --log syslog: lines to syslog (daemon), not stderr */
+	bool trace;              /* --trace on: a log line per message in and out */
+	unsigned rate_limit;     /* messages a second per source address, 0: none */
+	unsigned rate_burst;     /* of which at once (0: twice rate_limit) */
+	bool rate_drop;          /* over the limit: drop, not 503 */
+	size_t max_transactions; /* live transactions at most (0: no cap) */
 	struct tp_cfg tp;
 	struct tsx_cfg tsx;
 	char location[512]; /* the location store's DSN */
@@ -60,6 +64,10 @@ struct sipd_cfg {
 };
 
 #define SIPD_DEFAULT_LOCATION "sqlite:/var/lib/sipd/location.db"
+/* Generous for a real peer (a busy upstream proxy sends hundreds a
+ * second), tight for a flood; a benchmark turns it off. */
+#define SIPD_DEFAULT_RATE 2000
+#define SIPD_DEFAULT_MAX_TSX 1000000
 
 /* Fills cfg from argv. Returns 0; 1 when --help or --version was printed
  * (exit 0); 2 after printing an error naming the option (exit 2). */

@@ -124,6 +124,9 @@ void sipd_cfg_print(const struct sipd_cfg *cfg, FILE *f)
 	        cfg->timer_c);
 	if (cfg->dns[0])
 		fprintf(f, "dns = %s\n", cfg->dns);
+	fprintf(f, "rate-limit = %u\nrate-burst = %u\nrate-limit-action = %s\n", cfg->rate_limit,
+	        cfg->rate_burst, cfg->rate_drop ? "drop" : "reply");
+	fprintf(f, "max-transactions = %zu\n", cfg->max_transactions);
 	if (cfg->http[0])
 		fprintf(f, "http = %s\n", cfg->http);
 	if (cfg->http_token[0])

@@ -54,6 +54,7 @@ static void reload(struct sipd *s, struct sipd_cfg ***retired, size_t *nretired)
 	*retired = grown;
 	(*retired)[(*nretired)++] = (struct sipd_cfg *)old;
 	sip_log_set_level((enum sip_log_level)n->log_level);
+	tsx_layer_set_max(s->tsx, n->max_transactions);
 	s->cfg = n;
 	sip_log(SIP_LOG_INFO, "reload: configuration read again (%u domain%s, auth %s)",
 	        n->ndomains, n->ndomains == 1 ? "" : "s", n->auth ? "on" : "off");

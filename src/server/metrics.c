@@ -194,6 +194,8 @@ void sipd_snapshot(struct sipd *s, struct sipd_snapshot *x)
 	x->dropped = LOAD(s->stats.dropped);
 	x->oversize = LOAD(s->stats.oversize);
 	x->stray_responses = LOAD(s->stats.stray_responses);
+	x->rate_limited = LOAD(s->stats.rate_limited);
+	x->overloaded = LOAD(s->stats.overloaded);
 	x->transactions = tsx_layer_count(s->tsx);
 	x->retransmissions = tsx_layer_retransmissions(s->tsx);
 	store_counts(s, x->now, &x->aors, &x->bindings);
@@ -275,6 +277,11 @@ void sipd_metrics_prometheus(const struct sipd_snapshot *x, struct jbuf *b)
 	    (double)x->parse_errors);
 	one(b, "sipd_stray_responses_total", "counter", "Responses matching no transaction.",
 	    (double)x->stray_responses);
+	one(b, "sipd_rate_limited_total", "counter",
+	    "Messages over their source's --rate-limit (dropped, a few answered 503).",
+	    (double)x->rate_limited);
+	one(b, "sipd_overloaded_total", "counter",
+	    "Requests refused with 503 at --max-transactions.", (double)x->overloaded);
 	family(b, "sipd_store_update_seconds", "histogram",
 	       "Time from a REGISTER's store update to its commit.");
 	unsigned long cum = 0;
@@ -342,10 +349,10 @@ void sipd_metrics_json(const struct sipd_snapshot *x, struct jbuf *b)
 	          "\"calls_traced\":%lu,\"auth_failures\":%lu,\"dropped\":%lu,\"oversize\":%lu,"
 	          "\"parse_errors\":%lu,\"stray_responses\":%lu,\"store_updates\":%lu,"
 	          "\"store_update_avg_ms\":%.3f,\"cpu_seconds\":%.2f,\"rss_bytes\":%lu,"
-	          "\"open_fds\":%lu}",
+	          "\"open_fds\":%lu,\"rate_limited\":%lu,\"overloaded\":%lu}",
 	          x->transactions, x->retransmissions, x->bindings, x->aors, x->calls,
 	          x->calls_active, x->calls_per_second, x->trace_calls, x->auth_failures,
 	          x->dropped, x->oversize, x->parse_errors, x->stray_responses, x->lat_count,
 	          x->lat_count ? (double)x->lat_sum_us / 1e3 / (double)x->lat_count : 0.0,
-	          x->cpu_seconds, x->rss_bytes, x->open_fds);
+	          x->cpu_seconds, x->rss_bytes, x->open_fds, x->rate_limited, x->overloaded);
 }

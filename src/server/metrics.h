@@ -115,6 +115,7 @@ struct sipd_snapshot {
 	double calls_per_second;
 	unsigned long lat_bucket[SIPD_LAT_N + 1], lat_sum_us, lat_count;
 	unsigned long parse_errors, dropped, oversize, stray_responses, retransmissions;
+	unsigned long rate_limited, overloaded;
 	size_t transactions, aors, bindings;
 	unsigned long calls_active, trace_calls;
 	double cpu_seconds;

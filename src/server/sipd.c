@@ -17,6 +17,7 @@
 #include "libsip/log.h"
 #include "resolve/resolve.h"
 #include "sipd.h"
+#include "limits.h"
 #include "trace.h"
 
 #define RX_ARENA_LIMIT (4u * 1024 * 1024)
@@ -35,14 +36,14 @@ static struct sip_arena *worker_arena(struct sipd *s, unsigned worker)
 
 static void refuse(struct sipd *s, const struct tp_rx *rx, const struct sip_parse_err *perr)
 {
-	char src[80];
+	char src[80], where[61];
 
 	atomic_fetch_add(&s->stats.parse_errors, 1);
-	if (sip_log_enabled(SIP_LOG_DEBUG))
-		sip_log(SIP_LOG_DEBUG, "%s %s: %s (%.*s)", tp_proto_name(rx->proto),
-		        tp_addr_str(&rx->src, src, sizeof(src)), perr->reason,
-		        (int)(perr->where.len > 60 ? 60 : perr->where.len),
-		        perr->where.p ? perr->where.p : "");
+	if (sip_log_enabled(SIP_LOG_DEBUG)) {
+		sip_printable(where, sizeof(where), perr->where);
+		sip_log(SIP_LOG_DEBUG, "%s %s: %s (%s)", tp_proto_name(rx->proto),
+		        tp_addr_str(&rx->src, src, sizeof(src)), perr->reason, where);
+	}
 	if (perr->status)
 		sipd_reply_broken(s, rx, perr->status, perr->reason);
 	else
@@ -61,6 +62,48 @@ static int response_peer(const struct tp_rx *rx, const struct sip_msg *m, struct
 	return tp_response_dest(rx, via, &peer->addr, &peer->conn_id);
 }
 
+/* 503 with Retry-After to a request, statelessly: for a source over its
+ * rate and for a server at its transaction cap. Never to an ACK (it
+ * takes no answer) nor to a response. */
+static void overloaded(struct sipd *s, const struct sip_msg *req, const struct tsx_peer *peer)
+{
+	struct sipd_extra ra = {"Retry-After", SIP_PL("1")};
+
+	if (sip_msg_is_request(req) && sip_msg_method(req) != SIP_METHOD_ACK)
+		sipd_reply_stateless(s, req, peer, 503, &ra, 1);
+}
+
+/* Over its source's budget: a few 503s a second (the message parsed only
+ * for them), the rest dropped unread. True when it is not to be handled. */
+static bool rate_limited(struct sipd *s, const struct tp_rx *rx, struct sip_arena *a)
+{
+	const struct sipd_cfg *cfg = s->cfg;
+	struct sip_msg *m;
+	struct tsx_peer peer;
+	enum limit_verdict v;
+
+	if (!cfg->rate_limit || !s->limits)
+		return false;
+	v = limits_check(s->limits, &rx->src, cfg->rate_limit,
+	                 cfg->rate_burst ? cfg->rate_burst : 2.0 * cfg->rate_limit,
+	                 (int64_t)tp_now_ms());
+	if (v == LIMIT_PASS)
+		return false;
+	atomic_fetch_add(&s->stats.rate_limited, 1);
+	if (v == LIMIT_REFUSE && !cfg->rate_drop &&
+	    sip_msg_parse(&m, a, rx->buf, rx->len, rx->proto == TP_UDP ? 0 : SIP_PARSE_STREAM,
+	                  NULL) == 0 &&
+	    sip_msg_is_request(m)) {
+		peer = (struct tsx_peer){.proto = rx->proto, .src = rx->src};
+		if (sip_msg_method(m) != SIP_METHOD_ACK && sip_msg_via(m) &&
+		    tp_response_dest(rx, sip_msg_via(m), &peer.addr, &peer.conn_id) == 0) {
+			overloaded(s, m, &peer);
+			limits_told(s->limits, &rx->src);
+		}
+	}
+	return true;
+}
+
 static void on_recv(const struct tp_rx *rx, void *arg)
 {
 	struct sipd *s = arg;
@@ -70,7 +113,7 @@ static void on_recv(const struct tp_rx *rx, void *arg)
 	struct tsx_peer peer;
 
 	sipd_metrics_slot = rx->worker + 1; /* this worker's counters */
-	if (!a)
+	if (!a || rate_limited(s, rx, a))
 		return;
 	if (sip_msg_parse(&m, a, rx->buf, rx->len, rx->proto == TP_UDP ? 0 : SIP_PARSE_STREAM,
 	                  &perr) < 0 ||
@@ -186,11 +229,20 @@ static void on_tsx_done(void *arg, struct tsx *st, int reason)
 	}
 }
 
+static void on_tsx_overload(void *arg, const struct sip_msg *req, const struct tsx_peer *from)
+{
+	struct sipd *s = arg;
+
+	atomic_fetch_add(&s->stats.overloaded, 1);
+	overloaded(s, req, from);
+}
+
 static const struct tsx_ops tsx_ops = {
         .send = on_tsx_send,
         .request = on_tsx_request,
         .ack = on_tsx_ack,
         .stray_response = on_tsx_stray,
+        .overload = on_tsx_overload,
         .server_done = on_tsx_done,
 };
 
@@ -255,9 +307,11 @@ int sipd_init(struct sipd *s, const struct sipd_cfg *cfg)
 		return err;
 	}
 	if ((err = tp_new(&s->tp, &cfg->tp, on_recv, on_oversize, s)) < 0 ||
+	    (err = limits_new(&s->limits, 65536)) < 0 ||
 	    (err = tsx_layer_new(&s->tsx, &cfg->tsx, &tsx_ops, s)) < 0 ||
 	    (err = sipd_metrics_init(&s->metrics, tp_worker_count(s->tp))) < 0)
 		return err;
+	tsx_layer_set_max(s->tsx, cfg->max_transactions);
 	if ((err = setup_tls(s, cfg)) < 0)
 		return err;
 	/* The trace exists only for the dashboard: without the admin HTTP
@@ -315,6 +369,8 @@ void sipd_shutdown(struct sipd *s)
 	sipd_proxy_shutdown(s);
 	if (s->tp)
 		tp_free(s->tp);
+	limits_free(s->limits);
+	s->limits = NULL;
 	auth_free(s->auth);
 	s->auth = NULL;
 	for (unsigned i = 0; i < SIPD_MAX_WORKERS; i++)

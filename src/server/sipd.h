@@ -25,6 +25,8 @@ struct sipd_http;
  * worker in metrics. */
 struct sipd_stats {
 	atomic_ulong parse_errors, dropped, oversize, stray_responses;
+	/* over a source's --rate-limit; refused at --max-transactions */
+	atomic_ulong rate_limited, overloaded;
 };
 
 #define SIPD_MAX_WORKERS 256
@@ -36,6 +38,7 @@ struct sipd {
 	struct tp *tp;
 	struct tsx_layer *tsx;
 	struct loc_store *loc;
+	struct limits *limits;   /* per-source rate limits (limits.h) */
 	struct auth *auth;       /* used while cfg->auth is on: see sipd_auth() */
 	struct rs_resolver *dns; /* RFC 3263 lookups for host names */
 	int64_t last_expire;     /* when bindings were last expired (unix s) */

@@ -31,20 +31,19 @@ static void trace_line(struct sipd *s, bool out, enum tp_proto proto, const stru
                        struct sip_pl call_id)
 {
 	const struct sipd_cfg *cfg = s->cfg;
-	char a[80] = "?", b[80] = "?";
+	char a[80] = "?", b[80] = "?", line[201], cid[129];
 	const char *eol;
-	size_t first;
 
 	if (!cfg->trace)
 		return;
-	eol = memchr(buf, '\r', len < 512 ? len : 512);
-	first = eol ? (size_t)(eol - buf) : (len < 120 ? len : 120);
+	eol = memchr(buf, '\r', len < 200 ? len : 200);
+	sip_printable(line, sizeof(line), sip_pl(buf, eol ? (size_t)(eol - buf) : len));
+	sip_printable(cid, sizeof(cid), call_id);
 	if (src)
 		tp_addr_str(src, a, sizeof(a));
 	tp_addr_str(dst, b, sizeof(b));
-	sip_log(SIP_LOG_INFO, "%s %s %s -> %s %.*s [%.*s]", out ? "out" : "in",
-	        tp_proto_name(proto), a, b, (int)first, buf, (int)call_id.len,
-	        call_id.p ? call_id.p : "");
+	sip_log(SIP_LOG_INFO, "%s %s %s -> %s %s [%s]", out ? "out" : "in", tp_proto_name(proto), a,
+	        b, line, cid);
 }
 
 void sipd_tap_rx(struct sipd *s, const struct tp_rx *rx, const struct sip_msg *m)

@@ -183,6 +183,11 @@ uint64_t tsx_layer_now(const struct tsx_layer *l)
 	return tsx_now(l);
 }
 
+void tsx_layer_set_max(struct tsx_layer *l, size_t max)
+{
+	atomic_store(&l->max, max);
+}
+
 size_t tsx_layer_count(const struct tsx_layer *l)
 {
 	return atomic_load(&l->live);
@@ -236,6 +241,15 @@ static void recv_new_request(struct tsx_layer *l, struct tsx_shard *sh, const st
 	if (sip_msg_method(m) == SIP_METHOD_ACK) {
 		if (l->ops.ack)
 			l->ops.ack(l->arg, m, from);
+		return;
+	}
+	/* At the cap, a new transaction is not made: memory stays bounded
+	 * whatever arrives, and the TU answers statelessly (503). A
+	 * retransmission of a live one still found it above. */
+	size_t max = atomic_load_explicit(&l->max, memory_order_relaxed);
+	if (max && atomic_load_explicit(&l->live, memory_order_relaxed) >= max) {
+		if (l->ops.overload)
+			l->ops.overload(l->arg, m, from);
 		return;
 	}
 	/* Parse the copy before taking the lock, then look again: another

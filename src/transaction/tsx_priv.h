@@ -291,6 +291,7 @@ struct tsx_layer {
 	unsigned nshards;
 	_Atomic uint64_t now;
 	atomic_size_t live;
+	atomic_size_t max; /* tsx_layer_set_max(); 0: no cap */
 	atomic_ulong retransmissions;
 };
 

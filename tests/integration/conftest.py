@@ -47,7 +47,10 @@ class Sipd:
                "--log-level", "debug", "--location", "memory:",
                # Never the machine's resolver: a dead loopback port unless a
                # test starts its own DNS server and passes --dns itself.
-               "--dns", "127.0.0.1:9"] + list(args)
+               "--dns", "127.0.0.1:9",
+               # Every test sends from 127.0.0.1: one source to the limiter.
+               # test_limits.py turns it on with its own figures.
+               "--rate-limit", "0"] + list(args)
         self.log = open(log_path, "w+")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
         self._wait_banner()

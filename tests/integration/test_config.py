@@ -41,6 +41,10 @@ EVERY_KEY = {
     "mode": "redirect",
     "timer-c": "240",
     "dns": "127.0.0.1:5353",
+    "rate-limit": "750",
+    "rate-burst": "900",
+    "rate-limit-action": "drop",
+    "max-transactions": "12345",
 }
 
 

@@ -157,6 +157,22 @@ static void test_arena_dup_and_fail_hook(void **state)
 	sip_arena_free(a);
 }
 
+/* Log excerpts of what a sender wrote: control bytes, CR/LF and high
+ * bytes never reach the log as they are. */
+static void test_printable(void **state)
+{
+	char out[8];
+	static const char raw[] = "ab\r\nc\x01\xff\x7fz";
+
+	(void)state;
+	sip_printable(out, sizeof(out), sip_pl(raw, sizeof(raw) - 1));
+	assert_string_equal(out, "ab..c..");
+	sip_printable(out, sizeof(out), SIP_PL_NULL);
+	assert_string_equal(out, "");
+	sip_printable(out, 3, sip_pl_cstr("hello"));
+	assert_string_equal(out, "he");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -164,6 +180,7 @@ int main(void)
 	        cmocka_unit_test(test_pl_u32),       cmocka_unit_test(test_pl_strcpy),
 	        cmocka_unit_test(test_err_table),    cmocka_unit_test(test_arena_limit),
 	        cmocka_unit_test(test_arena_growth), cmocka_unit_test(test_arena_dup_and_fail_hook),
+	        cmocka_unit_test(test_printable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
