@@ -68,6 +68,8 @@ struct pcall {
 	bool invite;
 	uint32_t loop;  /* loop_hash of the request as received (before §16.4) */
 	bool our_route; /* it came with a Route naming us (a dialog we record-route) */
+	bool has_flow;  /* that Route named a TLS flow (flow.c): the next hop's */
+	struct tp_addr flow;
 	char realm[256];
 
 	/* Targets, sorted by q (next: not yet tried), and a branch per target
@@ -544,13 +546,18 @@ static void open_tls(struct sipd *s, const struct target *t)
 /* Our Record-Route URI on the side of proto: a sips request's TLS side
  * records a sips URI, so the dialog's requests stay on TLS (RFC 5630
  * §3.1.3); otherwise the transport is named. */
-static void rr_uri(char *buf, size_t cap, const char *host, uint16_t port, enum tp_proto proto,
-                   bool sips)
+static void rr_uri(const struct sipd *s, char *buf, size_t cap, const char *host, uint16_t port,
+                   enum tp_proto proto, bool sips, const struct tp_addr *peer)
 {
+	char user[96] = "";
+
+	/* A TLS side's entry names the peer's flow (flow.c). */
+	if (proto == TP_TLS && sipd_flow_token(s, peer, user, sizeof(user) - 1) == 0)
+		strcat(user, "@");
 	if (proto == TP_TLS && sips)
-		snprintf(buf, cap, "<sips:%s:%u;lr>", host, port);
+		snprintf(buf, cap, "<sips:%s%s:%u;lr>", user, host, port);
 	else
-		snprintf(buf, cap, "<sip:%s:%u;transport=%s;lr>", host, port,
+		snprintf(buf, cap, "<sip:%s%s:%u;transport=%s;lr>", user, host, port,
 		         proto == TP_TLS   ? "tls"
 		         : proto == TP_TCP ? "tcp"
 		                           : "udp");
@@ -565,7 +572,7 @@ static bool start_branch(struct pcall *pc, struct branch *b)
 	struct target *t = &pc->t[b->target];
 	struct sipd *s = pc->s;
 	struct sip_edit *e;
-	char host[80], via[256], rr[2][200];
+	char host[80], via[256], rr[2][256];
 	uint16_t port;
 	unsigned char rnd[8];
 	char rhex[17];
@@ -597,12 +604,14 @@ static bool start_branch(struct pcall *pc, struct branch *b)
 		/* The callee reads the set top first, the caller bottom first:
 		 * the outgoing side's entry goes on top. Pushes at one place
 		 * keep their order, so it is pushed first. */
-		rr_uri(rr[nrr++], sizeof(rr[0]), host, port, t->to.proto, sips_request(pc));
-		if (pc->in.proto != t->to.proto &&
+		rr_uri(s, rr[nrr++], sizeof(rr[0]), host, port, t->to.proto, sips_request(pc),
+		       &t->to.addr);
+		/* TLS on both sides: an entry each, for the flow of each. */
+		if ((pc->in.proto != t->to.proto || t->to.proto == TP_TLS) &&
 		    local_for(s, pc->in.proto, pc->in.src.ss.ss_family, inhost, sizeof(inhost),
 		              &inport))
-			rr_uri(rr[nrr++], sizeof(rr[0]), inhost, inport, pc->in.proto,
-			       sips_request(pc));
+			rr_uri(s, rr[nrr++], sizeof(rr[0]), inhost, inport, pc->in.proto,
+			       sips_request(pc), &pc->in.src);
 		for (int k = 0; k < nrr; k++)
 			if (sip_edit_rr_push(e, sip_pl_cstr(rr[k])) < 0)
 				return false;
@@ -914,11 +923,14 @@ static bool route_preprocess(struct pcall *pc)
 		pc->our_route = true;
 	}
 	/* Our top Route goes; with the two entries of a transport change
-	 * (RFC 5658) the next is ours too and goes as well. */
+	 * (RFC 5658) or of a TLS side the next is ours too and goes as well:
+	 * the last one faces the next hop and may name its flow. */
 	for (int i = 0; i < 2; i++) {
+		const struct sip_uri *u;
 		h = sip_msg_hdr(pc->req, SIP_HDR_ROUTE);
-		if (!h || !route_is_ours(pc, h, NULL))
+		if (!h || !route_is_ours(pc, h, &u))
 			break;
+		pc->has_flow = u->user.len && sipd_flow_decode(pc->s, u->user, &pc->flow);
 		if (sip_edit_new(&e, pc->req) < 0 || sip_edit_route_pop(e) < 0 || !reparse(pc, e))
 			return false;
 		pc->our_route = true;
@@ -940,6 +952,15 @@ static void challenge(struct pcall *pc, bool stale)
 }
 
 static void route(struct pcall *pc);
+
+/* An in-dialog request whose Route named a TLS flow of ours goes down
+ * that connection while it is open, whatever the Request-URI's address:
+ * the user agent at its end may listen for nothing. */
+static void flow_hop(const struct pcall *pc, struct tsx_peer *to)
+{
+	if (pc->has_flow && to->proto == TP_TLS && tp_conn_open(pc->s->tp, TP_TLS, &pc->flow))
+		to->addr = pc->flow;
+}
 
 /* RFC 3263 answered for the call's one target (pc->t[pc->nt], prepared):
  * the first server found is used. */
@@ -978,6 +999,7 @@ static void single_target(struct pcall *pc, const struct sip_uri *uri)
 	t->q = -1;
 	t->name = SIP_PL_NULL;
 	if (uri_dest(uri, &t->to) == 0) {
+		flow_hop(pc, &t->to);
 		/* A sips request along a Route that is not TLS: no TLS path. */
 		if (t->to.proto == TP_TLS || !sips_request(pc))
 			pc->nt++;
@@ -1244,6 +1266,8 @@ void sipd_proxy_ack(struct sipd *s, const struct sip_msg *ack, const struct tsx_
 	/* Our own entries on top go: one, or two after a transport change
 	 * (RFC 5658). */
 	size_t pos = 0;
+	struct tp_addr flow;
+	bool has_flow = false;
 	rt = sip_msg_hdr_next(ack, SIP_HDR_ROUTE, &pos);
 	for (int i = 0; rt && i < 2; i++) {
 		const struct sip_addr *ra;
@@ -1251,11 +1275,14 @@ void sipd_proxy_ack(struct sipd *s, const struct sip_msg *ack, const struct tsx_
 		if (sip_msg_hdr_addr(ack, rt, &ra) < 0 || sip_msg_addr_uri(ack, ra, &ru) < 0 ||
 		    !sipd_is_local_host(s, ru))
 			break;
+		has_flow = ru->user.len && sipd_flow_decode(s, ru->user, &flow);
 		sip_edit_hdr_remove(e, rt);
 		rt = sip_msg_hdr_next(ack, SIP_HDR_ROUTE, &pos);
 	}
 	if (rt ? pl_uri_dest(rt->value, &to) < 0 : uri_dest(sip_msg_ruri(ack), &to) < 0)
 		return; /* nowhere we can reach: an ACK gets no answer anyway */
+	if (!rt && has_flow && to.proto == TP_TLS && tp_conn_open(s->tp, TP_TLS, &flow))
+		to.addr = flow; /* as flow_hop() */
 	if (!local_for(s, to.proto, to.addr.ss.ss_family, host, sizeof(host), &port) ||
 	    RAND_bytes(rnd, sizeof(rnd)) != 1)
 		return;

@@ -312,7 +312,7 @@ int sipd_init(struct sipd *s, const struct sipd_cfg *cfg)
 	    (err = sipd_metrics_init(&s->metrics, tp_worker_count(s->tp))) < 0)
 		return err;
 	tsx_layer_set_max(s->tsx, cfg->max_transactions);
-	if ((err = setup_tls(s, cfg)) < 0)
+	if ((err = setup_tls(s, cfg)) < 0 || (err = sipd_flow_init(s)) < 0)
 		return err;
 	/* The trace exists only for the dashboard: without the admin HTTP
 	 * nobody could look at it. */

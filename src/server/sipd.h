@@ -49,8 +49,9 @@ struct sipd {
 	struct pcall *ringing; /* the INVITEs of calls not yet seen answered */
 	struct sipd_stats stats;
 	struct sipd_metrics metrics;
-	struct trace *trace;    /* recent calls, while the admin HTTP is on */
-	struct sipd_http *http; /* the admin HTTP server, or NULL */
+	struct trace *trace;        /* recent calls, while the admin HTTP is on */
+	struct sipd_http *http;     /* the admin HTTP server, or NULL */
+	unsigned char flow_key[32]; /* authenticates flow tokens (flow.c), made at start */
 	/* The listeners' numeric hosts and ports, printed once at start-up
 	 * for sipd_is_local_host(), which runs for every request. */
 	struct {
@@ -133,6 +134,16 @@ void sipd_proxy_tick(struct sipd *s, uint64_t now_ms);
 void sipd_proxy_shutdown(struct sipd *s);
 /* A response without its client transaction: a late 2xx, forwarded. */
 void sipd_proxy_stray(struct sipd *s, const struct sip_msg *resp);
+
+/* ---- flow tokens (flow.c) ------------------------------------------------ */
+
+/* Makes the key of this run's flow tokens. Returns 0 or SIP_ERR_NOMEM. */
+int sipd_flow_init(struct sipd *s);
+/* The token naming peer (a connection's far end) as a URI user part, NUL-
+ * terminated in buf (80 bytes hold any). Returns 0 or SIP_ERR_NOSPACE. */
+int sipd_flow_token(const struct sipd *s, const struct tp_addr *peer, char *buf, size_t cap);
+/* True, with *peer, when user is a token this run made. */
+bool sipd_flow_decode(const struct sipd *s, struct sip_pl user, struct tp_addr *peer);
 
 /* ---- responses (reply.c) ------------------------------------------------ */
 

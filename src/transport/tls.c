@@ -278,9 +278,10 @@ static void log_established(const struct tp_conn *c)
 		return;
 	if (peer)
 		X509_NAME_oneline(X509_get_subject_name(peer), subject, sizeof(subject));
-	sip_log(SIP_LOG_DEBUG, "transport: tls: connection %llu with %s: %s %s, peer %s",
-	        (unsigned long long)c->id, tp_addr_str(&c->peer, addr, sizeof(addr)),
-	        SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl), subject);
+	sip_log(SIP_LOG_DEBUG, "transport: tls: connection %llu %s %s: %s %s, peer %s",
+	        (unsigned long long)c->id, SSL_is_server(c->ssl) ? "from" : "to",
+	        tp_addr_str(&c->peer, addr, sizeof(addr)), SSL_get_version(c->ssl),
+	        SSL_get_cipher_name(c->ssl), subject);
 }
 
 void tp_tls_handshake(struct tp_worker *w, struct tp_conn *c)

@@ -364,9 +364,12 @@ class BaresipPhone:
     file needs no resampling; baresip hangs up when it ends, so make it
     longer than the call), and srv=None makes a phone for direct calls:
     no outbound proxy and no registration (regint=0); it is reached at
-    uri() and answers by itself as well."""
+    uri() and answers by itself as well. outbound= replaces the outbound
+    proxy URI (e.g. "sips:127.0.0.1:5061" for TLS) and config= adds lines
+    to its config file (sip_certificate, sip_cafile)."""
 
-    def __init__(self, confdir, srv, aor, password, freq=1000, play=None):
+    def __init__(self, confdir, srv, aor, password, freq=1000, play=None, outbound=None,
+                 config=""):
         import json  # noqa: F401  (used by the methods)
         import wave
         os.makedirs(confdir, exist_ok=True)
@@ -390,7 +393,7 @@ class BaresipPhone:
                     f"ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}\n"
                     f"audio_player aubridge,null-{name}\n"
                     f"audio_alert aubridge,alert-{name}\n"
-                    f"snd_path {confdir}\n")
+                    f"snd_path {confdir}\n" + config)
             if play:
                 with wave.open(str(play)) as w:
                     rate, channels = w.getframerate(), w.getnchannels()
@@ -403,7 +406,8 @@ class BaresipPhone:
                         "ausrc_srate 48000\n"
                         "ausrc_channels 2\n")
         params = (f";auth_pass={password}" if password else "") + \
-            (f';outbound="sip:{srv.host}:{srv.port}";regint=600' if srv else ";regint=0") + \
+            (f';outbound="{outbound or f"sip:{srv.host}:{srv.port}"}";regint=600' if srv
+             else ";regint=0") + \
             ";answermode=auto;audio_codecs=PCMU/8000"
         with open(os.path.join(confdir, "accounts"), "w") as f:
             f.write(f"<{aor}>{params}\n")

@@ -4,6 +4,7 @@ registered over TLS is reached over the connection it registered on
 (RFC 5626 / RFC 5923 reuse), with sipd's Via and Record-Route on TLS;
 outgoing TLS connections check the server's certificate against
 --tls-ca."""
+import re
 import time
 
 import pytest
@@ -122,10 +123,12 @@ def test_registered_over_tls_reached_on_its_connection(sipd_factory, pki, contac
     assert raw is not None, s.text()[-3000:]
     assert raw.startswith(b"INVITE sip"), raw
     assert headers(raw, "via")[0].startswith("SIP/2.0/TLS 127.0.0.1:%d;" % s.tls_port), raw
-    rr = headers(raw, "record-route")
-    want = (f"<sips:127.0.0.1:{s.tls_port};lr>" if ruri.startswith("sips")
-            else f"<sip:127.0.0.1:{s.tls_port};transport=tls;lr>")
-    assert rr and rr[0] == want, raw
+    # An entry per side, each naming that side's flow (a token as user).
+    rr = [v for h in headers(raw, "record-route") for v in h.split(",")]
+    want = (rf"<sips:ft[0-9a-f]+@127\.0\.0\.1:{s.tls_port};lr>" if ruri.startswith("sips")
+            else rf"<sip:ft[0-9a-f]+@127\.0\.0\.1:{s.tls_port};transport=tls;lr>")
+    assert len(rr) == 2 and all(re.fullmatch(want, v.strip()) for v in rr), raw
+    assert rr[0] != rr[1]
     bob.send(reply_to(raw, 486, "Busy Here"))
     r = final(alice)
     assert r is not None and r.status == 486, r
