@@ -164,3 +164,59 @@ def test_outgoing_tls_verifies_the_server(sipd_factory, pki):
     good.close()
     bad.close()
     ua.close()
+
+
+def tls_invite(s, pki, ruri, password):
+    """An authenticated local caller's INVITE for ruri over TLS (answering
+    the 407); the connection, to read the final response from."""
+    from sip import digest_authorization, parse_challenge
+    ua = Tls(("127.0.0.1", s.tls_port), pki.client_context())
+    ua.send(sip.request("INVITE", ruri, ua.local, transport="TLS", call_id="dns-tls@test"))
+    r = final(ua)
+    assert r is not None and r.status == 407, r
+    auth = digest_authorization(parse_challenge(r.first("proxy-authenticate")), "INVITE", ruri,
+                                "tester", password, header="Proxy-Authorization")
+    ua.send(sip.request("INVITE", ruri, ua.local, transport="TLS", call_id="dns-tls@test",
+                        cseq=2, extra=[auth]))
+    return ua
+
+
+@pytest.mark.parametrize("cert,ok", [("far", True), ("server", False)])
+def test_sips_domain_found_by_dns_must_prove_its_name(sipd_factory, pki, tmp_path, cert, ok):
+    """sips:bob@far.example.net: RFC 3263 finds SRV _sips._tcp, and the
+    server there must show a certificate for far.example.net (RFC 5922
+    §4.1: the domain asked for, not the SRV target); one for localhost
+    only is refused."""
+    from test_proxy_dns import PASSWORD, Dnsmasq
+    from conftest import SIPCTL
+    import subprocess
+    if cert == "far":
+        pki.leaf("far", "/CN=far.example.net", "subjectAltName=DNS:far.example.net")
+    dsn = f"sqlite:{tmp_path}/dns.db"
+    subprocess.run([SIPCTL, "--location", dsn, "user", "add", "tester@example.com"],
+                   input=PASSWORD + "\n", capture_output=True, text=True, timeout=30,
+                   check=True)
+    far = TlsServer(pki.server_context(cert))
+    far.reply = lambda raw: reply_to(raw, 486, "Busy Here")
+    dns = Dnsmasq([f"--srv-host=_sips._tcp.far.example.net,sip1.far.example.net,{far.port},10,60",
+                   "--host-record=sip1.far.example.net,127.0.0.1"])
+    try:
+        port = free_port()
+        s = sipd_factory(*pki.sipd_args(port), "--location", dsn, "--dns",
+                         f"127.0.0.1:{dns.port}", "--auth-algorithms", "MD5", "--t1", "100")
+        s.tls_port = port
+        ua = tls_invite(s, pki, "sips:bob@far.example.net", PASSWORD)
+        if ok:
+            assert far.wait(1), s.text()[-3000:]
+            assert far.messages[0].startswith(b"INVITE sips:bob@far.example.net SIP/2.0")
+            assert headers(far.messages[0], "via")[0].startswith("SIP/2.0/TLS ")
+            r = final(ua)
+            assert r is not None and r.status == 486, r
+        else:
+            assert not far.wait(1, timeout=2)
+            assert "certificate refused" in s.text(), s.text()[-3000:]
+            r = final(ua, 10)
+            assert r is not None and r.status >= 400, r
+    finally:
+        dns.stop()
+        far.close()

@@ -32,6 +32,10 @@ class Pki:
             self._leaf(prefix + "client", prefix + "ca", "/CN=alice",
                        "extendedKeyUsage=clientAuth")
 
+    def leaf(self, name, subject, ext, ca="ca"):
+        """One more certificate signed by ca, e.g. for a domain name."""
+        self._leaf(name, ca, subject, ext)
+
     def path(self, name):
         return os.path.join(self.dir, name)
 

@@ -267,58 +267,44 @@ static void test_client_connects_on_demand(void **state)
 	end_down(&srv);
 }
 
-static void test_untrusted_server_refused(void **state)
+/* A client with CA file ca (and certificate cert) sends to a server
+ * (requiring client certificates when verify_client), after tp_connect
+ * with name when given: whether the message arrives is ok. */
+static void delivery_case(bool verify_client, const char *ca, const char *cert, const char *name,
+                          bool ok)
 {
 	struct end srv, cli;
 
-	(void)state;
-	server_up(&srv, false);
-	client_up(&cli, "rogue", NULL);
-	assert_int_equal(tp_send(cli.tp, TP_TLS, &srv.addr, 0, MSG, strlen(MSG)), 0);
-	assert_false(wait_n(&srv.sink, 1, QUIET_MS));
-	end_down(&cli);
-	end_down(&srv);
-}
-
-static void name_case(const char *name, bool ok)
-{
-	struct end srv, cli;
-
-	server_up(&srv, false);
-	client_up(&cli, "ca", NULL);
-	assert_int_equal(tp_connect(cli.tp, TP_TLS, &srv.addr, name), 0);
+	server_up(&srv, verify_client);
+	client_up(&cli, ca, cert);
+	if (name)
+		assert_int_equal(tp_connect(cli.tp, TP_TLS, &srv.addr, name), 0);
 	assert_int_equal(tp_send(cli.tp, TP_TLS, &srv.addr, 0, MSG, strlen(MSG)), 0);
 	assert_int_equal(wait_n(&srv.sink, 1, ok ? WAIT_MS : QUIET_MS), ok);
 	end_down(&cli);
 	end_down(&srv);
+}
+
+static void test_untrusted_server_refused(void **state)
+{
+	(void)state;
+	delivery_case(false, "rogue", NULL, NULL, false);
 }
 
 static void test_server_name_checked(void **state)
 {
 	(void)state;
-	name_case("localhost", true);
-	name_case("127.0.0.1", true);
-	name_case("sip.example.org", false);
-}
-
-static void client_cert_case(const char *cert, bool ok)
-{
-	struct end srv, cli;
-
-	server_up(&srv, true);
-	client_up(&cli, "ca", cert);
-	assert_int_equal(tp_send(cli.tp, TP_TLS, &srv.addr, 0, MSG, strlen(MSG)), 0);
-	assert_int_equal(wait_n(&srv.sink, 1, ok ? WAIT_MS : QUIET_MS), ok);
-	end_down(&cli);
-	end_down(&srv);
+	delivery_case(false, "ca", NULL, "localhost", true);
+	delivery_case(false, "ca", NULL, "127.0.0.1", true);
+	delivery_case(false, "ca", NULL, "sip.example.org", false);
 }
 
 static void test_client_certificate_required(void **state)
 {
 	(void)state;
-	client_cert_case("client", true);
-	client_cert_case(NULL, false);
-	client_cert_case("rogue", false); /* self-signed by a CA nobody trusts */
+	delivery_case(true, "ca", "client", NULL, true);
+	delivery_case(true, "ca", NULL, NULL, false);
+	delivery_case(true, "ca", "rogue", NULL, false); /* self-signed, trusted by no one */
 }
 
 int main(void)
