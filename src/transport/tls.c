@@ -21,6 +21,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -360,13 +361,23 @@ static bool tls_pending(const struct tp_conn *c)
 	return c->ssl && SSL_has_pending(c->ssl);
 }
 
+/* OpenSSL writes with write(), not send(MSG_NOSIGNAL): a close_notify to
+ * a peer that has gone raises SIGPIPE, which must be blocked on this
+ * thread (workers block every signal; tp_free may run on the caller's). */
+static bool sigpipe_blocked(void)
+{
+	sigset_t cur;
+
+	return pthread_sigmask(SIG_SETMASK, NULL, &cur) == 0 && sigismember(&cur, SIGPIPE) == 1;
+}
+
 /* Called as the connection closes, its socket still open: a close_notify
  * when it can go at once (never waited for), then the session goes. */
 static void tls_release(struct tp_conn *c)
 {
 	if (!c->ssl)
 		return;
-	if (!c->handshaking && !c->connecting)
+	if (!c->handshaking && !c->connecting && sigpipe_blocked())
 		(void)SSL_shutdown(c->ssl);
 	SSL_free(c->ssl);
 	ERR_clear_error();
