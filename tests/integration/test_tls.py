@@ -81,6 +81,30 @@ def test_framing_as_tcp(sipd_factory, pki):
     assert c.sock.recv(16) == b"\r\n"
 
 
+def test_idle_timeout_and_size_limit_as_tcp(sipd_factory, pki):
+    """--tcp-idle closes an idle TLS connection, a handshake never begun
+    included; a message over --max-msg closes the connection (its
+    framing is lost: 513 at most), and others are served."""
+    import socket
+    s = tls_sipd(sipd_factory, pki, "--tcp-idle", "300", "--max-msg", "2000")
+    c = Tls(("127.0.0.1", s.tls_port), pki.client_context())
+    silent = socket.create_connection(("127.0.0.1", s.tls_port))  # no ClientHello
+    silent.settimeout(5)
+    assert silent.recv(16) == b""  # closed by sipd
+    silent.close()
+    c.sock.settimeout(5)
+    assert c.sock.recv(16) == b""
+    big = Tls(("127.0.0.1", s.tls_port), pki.client_context())
+    big.send(options(s, big, body=b"x" * 3000))
+    r = big.recv(3)  # a 513 may make it out before the close
+    assert r is None or r.status == 513
+    assert big.recv(3) is None
+    ok = Tls(("127.0.0.1", s.tls_port), pki.client_context())
+    ok.send(options(s, ok))
+    assert ok.recv().status == 200
+    assert "message over max_msg" in s.text()
+
+
 def s_client(port, *args):
     r = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", *args],
                        input="", capture_output=True, text=True, timeout=10)
