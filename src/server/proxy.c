@@ -901,9 +901,10 @@ static bool route_is_ours(struct pcall *pc, const struct sip_hdr *h, const struc
 	return sipd_is_local_host(pc->s, u);
 }
 
-/* §16.4. A Request-URI that is one of our Record-Route URIs (ours, no
- * user, lr) means a strict router sent this: the real Request-URI is the
- * last Route, which is removed. Then a top Route naming us is removed.
+/* §16.4. A Request-URI that is one of our Record-Route URIs (ours, lr,
+ * no user or a flow token) means a strict router sent this: the real
+ * Request-URI is the last Route, which is removed. Then a top Route
+ * naming us is removed.
  * Returns false when the request cannot be rewritten (answered 500). */
 static bool route_preprocess(struct pcall *pc)
 {
@@ -914,7 +915,9 @@ static bool route_preprocess(struct pcall *pc)
 
 	while ((h = sip_msg_hdr_next(pc->req, SIP_HDR_ROUTE, &pos)))
 		last = h;
-	if (last && !ru->user.len && ru->lr && sipd_is_local_host(pc->s, ru)) {
+	struct tp_addr ftok;
+	if (last && ru->lr && sipd_is_local_host(pc->s, ru) &&
+	    (!ru->user.len || sipd_flow_decode(pc->s, ru->user, &ftok))) {
 		const struct sip_addr *a;
 		if (sip_msg_hdr_addr(pc->req, last, &a) < 0 || sip_edit_new(&e, pc->req) < 0 ||
 		    sip_edit_ruri(e, a->uri) < 0 || sip_edit_hdr_remove(e, last) < 0 ||
