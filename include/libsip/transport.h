@@ -55,9 +55,16 @@ struct tp_cfg {
 	unsigned max_conns;  /* TCP connections in total (default 4096) */
 	size_t max_conn_buf; /* bytes buffered per connection, in and out (default 256 KiB) */
 	unsigned idle_ms;    /* TCP/TLS idle timeout, handshakes included (default 300000) */
-	unsigned workers;    /* worker threads (default: number of cores) */
-	int udp_rcvbuf;      /* SO_RCVBUF for UDP sockets (default 4 MiB) */
-	bool udp_reuseport;  /* UDP: a SO_REUSEPORT socket per worker (default: one shared) */
+	/* Accepted TCP/TLS connections from one source address at most
+	 * (default 64; 0: no cap). */
+	unsigned max_conns_per_source;
+	/* A message begun on a connection must be complete within this many
+	 * ms, or the connection is closed: a slow sender dribbling bytes never
+	 * idles (default 20000; 0: no limit). */
+	unsigned msg_timeout_ms;
+	unsigned workers;   /* worker threads (default: number of cores) */
+	int udp_rcvbuf;     /* SO_RCVBUF for UDP sockets (default 4 MiB) */
+	bool udp_reuseport; /* UDP: a SO_REUSEPORT socket per worker (default: one shared) */
 };
 
 /* Fills cfg with the defaults above. max_conn_buf is raised to max_msg + 1

@@ -44,6 +44,13 @@ static void usage(FILE *f, const char *prog)
 	        "      --max-msg BYTES             largest message accepted (default 65536)\n"
 	        "      --max-conns N               TCP connections in total (default 4096)\n"
 	        "      --tcp-idle MS               TCP idle timeout in ms (default 300000)\n"
+	        "      --max-conns-per-source N    TCP/TLS connections from one address (default "
+	        "64; "
+	        "0: any)\n"
+	        "      --tcp-msg-timeout MS        a message must arrive whole within MS, or its "
+	        "connection\n"
+	        "                                  is closed (slow senders; default 20000; 0: "
+	        "none)\n"
 	        "      --t1 MS --t2 MS --t4 MS     RFC 3261 timers (default 500, 4000, 5000)\n"
 	        "      --location DSN              bindings and users: sqlite:PATH, memory: or\n"
 	        "                                  redis://HOST:PORT[/DB] "
@@ -180,6 +187,8 @@ enum {
 	OPT_RATE_BURST,
 	OPT_RATE_ACTION,
 	OPT_MAX_TSX,
+	OPT_CONNS_PER_SRC,
+	OPT_MSG_TIMEOUT,
 };
 
 /* Every option with an argument is also a key of the config file, by the
@@ -195,6 +204,8 @@ static const struct option options[] = {
         {"rate-burst", required_argument, NULL, OPT_RATE_BURST},
         {"rate-limit-action", required_argument, NULL, OPT_RATE_ACTION},
         {"max-transactions", required_argument, NULL, OPT_MAX_TSX},
+        {"max-conns-per-source", required_argument, NULL, OPT_CONNS_PER_SRC},
+        {"tcp-msg-timeout", required_argument, NULL, OPT_MSG_TIMEOUT},
         {"max-msg", required_argument, NULL, OPT_MAX_MSG},
         {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
         {"tcp-idle", required_argument, NULL, OPT_TCP_IDLE},
@@ -292,6 +303,8 @@ static int num_field(struct sipd_cfg *cfg, int c, const char *arg, const char *w
 	        {OPT_RATE, 0, 10000000},
 	        {OPT_RATE_BURST, 0, 100000000},
 	        {OPT_MAX_TSX, 0, 100000000},
+	        {OPT_CONNS_PER_SRC, 0, 1u << 20},
+	        {OPT_MSG_TIMEOUT, 0, 3600000},
 	};
 	unsigned long n = 0;
 	size_t k = 0;
@@ -318,6 +331,8 @@ static int num_field(struct sipd_cfg *cfg, int c, const char *arg, const char *w
 	case OPT_RATE: cfg->rate_limit = (unsigned)n; break;
 	case OPT_RATE_BURST: cfg->rate_burst = (unsigned)n; break;
 	case OPT_MAX_TSX: cfg->max_transactions = n; break;
+	case OPT_CONNS_PER_SRC: cfg->tp.max_conns_per_source = (unsigned)n; break;
+	case OPT_MSG_TIMEOUT: cfg->tp.msg_timeout_ms = (unsigned)n; break;
 	default: cfg->max_contacts = n; break;
 	}
 	return 0;

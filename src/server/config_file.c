@@ -113,6 +113,8 @@ void sipd_cfg_print(const struct sipd_cfg *cfg, FILE *f)
 	        on_off(cfg->trace));
 	fprintf(f, "max-msg = %zu\nmax-conns = %u\ntcp-idle = %u\n", cfg->tp.max_msg,
 	        cfg->tp.max_conns, cfg->tp.idle_ms);
+	fprintf(f, "max-conns-per-source = %u\ntcp-msg-timeout = %u\n",
+	        cfg->tp.max_conns_per_source, cfg->tp.msg_timeout_ms);
 	fprintf(f, "t1 = %u\nt2 = %u\nt4 = %u\n", cfg->tsx.t1_ms, cfg->tsx.t2_ms, cfg->tsx.t4_ms);
 	fprintf(f, "location = %s\n", cfg->location);
 	fprintf(f, "auth = %s\nauth-algorithms = %s\nnonce-ttl = %u\n", on_off(cfg->auth),

@@ -2,13 +2,15 @@
  * conn.c — TCP and TLS connections as objects (RFC 3261 §18.3 connection
  * management, §18.2.2 responses over the request's connection, RFC 5923's
  * idea of reuse by peer address): the index that finds a connection by id
- * or by peer and enforces max_conns, each worker's idle list (closing
- * after idle_ms), output buffering up to max_conn_buf, and deferred freeing
- * so an epoll batch never touches freed memory.
+ * or by peer and enforces max_conns and max_conns_per_source, each
+ * worker's idle list (closing after idle_ms, and senders too slow to finish
+ * a message within msg_timeout_ms), output buffering up to max_conn_buf,
+ * and deferred freeing so an epoll batch never touches freed memory.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -20,22 +22,31 @@
 
 /* ---- the index ---------------------------------------------------------- */
 
-int tp_index_init(struct tp_index *ix, size_t max)
+int tp_index_init(struct tp_index *ix, size_t max, unsigned max_per_source)
 {
 	int err = pthread_mutex_init(&ix->mu, NULL);
+	size_t n = 64;
 
 	if (err)
 		return -err;
 	ix->nbuckets = INDEX_MIN_BUCKETS;
 	ix->count = 0;
 	ix->max = max;
+	ix->max_per_source = max_per_source;
 	ix->by_id = calloc(ix->nbuckets, sizeof(*ix->by_id));
 	ix->by_peer = calloc(ix->nbuckets, sizeof(*ix->by_peer));
-	return ix->by_id && ix->by_peer ? 0 : -ENOMEM;
+	if (max_per_source) {
+		while (n < 2 * max)
+			n <<= 1;
+		ix->src = calloc(n, sizeof(*ix->src));
+		ix->src_mask = n - 1;
+	}
+	return ix->by_id && ix->by_peer && (ix->src || !max_per_source) ? 0 : -ENOMEM;
 }
 
 void tp_index_fini(struct tp_index *ix)
 {
+	free(ix->src);
 	free(ix->by_id);
 	free(ix->by_peer);
 	pthread_mutex_destroy(&ix->mu);
@@ -90,6 +101,68 @@ static void grow(struct tp_index *ix)
 	free(old.by_peer);
 }
 
+/* ---- connections per source (under the index mutex) ---- */
+
+static void source_bytes(const struct tp_addr *a, uint8_t out[16])
+{
+	memset(out, 0, 16);
+	if (a->ss.ss_family == AF_INET6) {
+		memcpy(out, &((const struct sockaddr_in6 *)&a->ss)->sin6_addr, 16);
+		return;
+	}
+	out[10] = out[11] = 0xff;
+	memcpy(out + 12, &((const struct sockaddr_in *)&a->ss)->sin_addr, 4);
+}
+
+/* The slot of addr, or the free slot where it would go. The table holds
+ * at most max_conns addresses in twice as many slots: a free one is
+ * always found. */
+static size_t src_slot(const struct tp_index *ix, const uint8_t addr[16])
+{
+	size_t i = (size_t)sip_fnv1a(SIP_FNV_BASIS, addr, 16) & ix->src_mask;
+
+	while (ix->src[i].n && memcmp(ix->src[i].addr, addr, 16))
+		i = (i + 1) & ix->src_mask;
+	return i;
+}
+
+/* One more connection from c's peer, unless it has max_per_source. */
+static bool src_take(struct tp_index *ix, const struct tp_conn *c)
+{
+	uint8_t addr[16];
+	size_t i;
+
+	source_bytes(&c->peer, addr);
+	i = src_slot(ix, addr);
+	if (ix->src[i].n >= ix->max_per_source)
+		return false;
+	memcpy(ix->src[i].addr, addr, 16);
+	ix->src[i].n++;
+	return true;
+}
+
+/* One less; an address down to none leaves the table (backward-shift
+ * deletion keeps every other address reachable by its probe). */
+static void src_give(struct tp_index *ix, const struct tp_conn *c)
+{
+	uint8_t addr[16];
+	size_t i, j, home;
+
+	source_bytes(&c->peer, addr);
+	i = src_slot(ix, addr);
+	if (!ix->src[i].n || --ix->src[i].n)
+		return;
+	for (j = (i + 1) & ix->src_mask; ix->src[j].n; j = (j + 1) & ix->src_mask) {
+		home = (size_t)sip_fnv1a(SIP_FNV_BASIS, ix->src[j].addr, 16) & ix->src_mask;
+		/* Movable into the hole when its home is not in (i, j]. */
+		if (((j - home) & ix->src_mask) >= ((j - i) & ix->src_mask)) {
+			ix->src[i] = ix->src[j];
+			ix->src[j].n = 0;
+			i = j;
+		}
+	}
+}
+
 static int index_add(struct tp_index *ix, struct tp_conn *c)
 {
 	int err = 0;
@@ -97,6 +170,8 @@ static int index_add(struct tp_index *ix, struct tp_conn *c)
 	pthread_mutex_lock(&ix->mu);
 	if (ix->count >= ix->max) {
 		err = -ECONNREFUSED; /* max_conns: the transport refuses */
+	} else if (c->per_source && !src_take(ix, c)) {
+		err = -EDQUOT; /* max_conns_per_source */
 	} else {
 		if (ix->count >= ix->nbuckets)
 			grow(ix);
@@ -117,6 +192,8 @@ static void index_del(struct tp_index *ix, struct tp_conn *c)
 	if (*p) {
 		*p = c->id_next;
 		ix->count--;
+		if (c->per_source)
+			src_give(ix, c);
 	}
 	for (p = &ix->by_peer[peer_slot(ix, &c->peer)]; *p && *p != c; p = &(*p)->peer_next)
 		;
@@ -202,8 +279,27 @@ uint64_t tp_conn_next_expiry(const struct tp_worker *w)
 	return w->lru_head->last_ms + w->t->cfg.idle_ms;
 }
 
+/* Once a second: a connection whose unfinished message began more than
+ * msg_timeout_ms ago is closed, however recently its last byte came (a
+ * slowloris keeps a connection from ever idling). */
+static void expire_slow(struct tp_worker *w)
+{
+	unsigned limit = w->t->cfg.msg_timeout_ms;
+	struct tp_conn *c, *next;
+
+	if (!limit || w->now < w->next_slow_sweep)
+		return;
+	w->next_slow_sweep = w->now + 1000;
+	for (c = w->lru_head; c; c = next) {
+		next = c->lru_next;
+		if (c->partial_since && w->now - c->partial_since >= limit)
+			tp_conn_close(w, c, "a message not completed in time (slow sender)");
+	}
+}
+
 void tp_conn_expire(struct tp_worker *w)
 {
+	expire_slow(w);
 	while (w->lru_head && tp_conn_next_expiry(w) <= w->now) {
 		struct tp_conn *c = w->lru_head;
 		char peer[64];
@@ -238,6 +334,7 @@ struct tp_conn *tp_conn_new(struct tp_worker *w, int fd, enum tp_proto proto,
 		c->local = *local;
 	c->worker = w->idx;
 	c->connecting = c->want_out = connecting;
+	c->per_source = !connecting && w->t->index.max_per_source;
 	if ((*err = index_add(&w->t->index, c)) < 0)
 		goto fail;
 	if ((*err = tp_worker_watch(w, &c->io, EPOLLIN | (connecting ? EPOLLOUT : 0))) < 0) {

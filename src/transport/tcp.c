@@ -152,7 +152,9 @@ void tp_tcp_acceptable(struct tp_worker *w, struct tp_lsock *s)
 		 * once: left in the backlog it would wake us forever. */
 		if (!(c = tp_conn_new(w, fd, s->l->proto, &peer, &s->l->addr, false, &err)))
 			refused(w, "refusing a connection from", &peer,
-			        err == -ECONNREFUSED ? "max_conns reached" : strerror(-err));
+			        err == -ECONNREFUSED ? "max_conns reached"
+			        : err == -EDQUOT     ? "max_conns_per_source reached"
+			                             : strerror(-err));
 		else if (c->proto == TP_TLS && (err = tp_tls_attach(w, c, true, NULL)) < 0)
 			tp_conn_close(w, c, strerror(-err));
 	}
@@ -280,7 +282,15 @@ static void frames(struct tp_worker *w, struct tp_conn *c)
 			deliver(w, c, off, f.len, false);
 		off += f.len;
 	}
-	if (c->dead || off == 0)
+	if (c->dead)
+		return;
+	/* The clock of msg_timeout_ms (conn.c): from the first byte of the
+	 * message still unfinished. */
+	if (off == c->in_len)
+		c->partial_since = 0;
+	else if (off || !c->partial_since)
+		c->partial_since = w->now ? w->now : 1;
+	if (off == 0)
 		return;
 	c->in_len -= off;
 	memmove(c->in, c->in + off, c->in_len);

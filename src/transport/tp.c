@@ -23,6 +23,8 @@ void tp_cfg_default(struct tp_cfg *cfg)
 	cfg->max_conns = 4096;
 	cfg->max_conn_buf = 256 * 1024;
 	cfg->idle_ms = 300000;
+	cfg->max_conns_per_source = 64;
+	cfg->msg_timeout_ms = 20000;
 	cfg->workers = n > 0 ? (unsigned)n : 1;
 	cfg->udp_rcvbuf = 4 * 1024 * 1024;
 	/* One shared socket: a single busy peer (an upstream proxy, an SBC)
@@ -67,7 +69,8 @@ int tp_new(struct tp **out, const struct tp_cfg *cfg, tp_recv_fn recv, tp_oversi
 	t->oversize = oversize;
 	t->arg = arg;
 	atomic_init(&t->stop, false);
-	if ((err = cfg_fix(&t->cfg)) < 0 || (err = tp_index_init(&t->index, t->cfg.max_conns)) < 0)
+	if ((err = cfg_fix(&t->cfg)) < 0 ||
+	    (err = tp_index_init(&t->index, t->cfg.max_conns, t->cfg.max_conns_per_source)) < 0)
 		goto fail;
 	if (!(t->w = calloc(t->cfg.workers, sizeof(*t->w)))) {
 		err = -ENOMEM;

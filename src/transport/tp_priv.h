@@ -85,10 +85,12 @@ struct tp_conn {
 	 * worker's list of closed connections waiting to be freed */
 	struct tp_conn *lru_prev, *lru_next;
 	uint64_t last_ms;
-	bool connecting;  /* outgoing connect in progress */
-	bool handshaking; /* TLS handshake not finished: output waits */
-	bool dead;        /* closed: its events in this epoll batch are stale */
-	bool want_out;    /* EPOLLOUT is armed */
+	bool connecting;        /* outgoing connect in progress */
+	bool handshaking;       /* TLS handshake not finished: output waits */
+	bool dead;              /* closed: its events in this epoll batch are stale */
+	bool want_out;          /* EPOLLOUT is armed */
+	bool per_source;        /* accepted: counted in the index's per-source counts */
+	uint64_t partial_since; /* when the unfinished message in `in` began, 0: none */
 	struct sip_framer fr;
 	char *in;
 	size_t in_len, in_cap;
@@ -127,8 +129,16 @@ struct tp_worker {
 	struct tp_conn *lru_head, *lru_tail;
 	struct tp_conn *grave;
 	struct tp_udp_batch *udp;
-	uint64_t refuse_log_ms; /* last "connection refused" log line */
-	int spare_fd;           /* given up to accept-and-close at EMFILE */
+	uint64_t refuse_log_ms;   /* last "connection refused" log line */
+	uint64_t next_slow_sweep; /* when to look for slow senders again */
+	int spare_fd;             /* given up to accept-and-close at EMFILE */
+};
+
+/* Accepted connections per source address (open addressing, linear
+ * probing, room for twice max_conns addresses: it never fills). */
+struct tp_src_count {
+	uint8_t addr[16]; /* IPv4 mapped into IPv6 */
+	uint32_t n;       /* 0: free */
 };
 
 /* Connections of all workers by id and by peer address (chained hash). */
@@ -136,6 +146,9 @@ struct tp_index {
 	pthread_mutex_t mu;
 	struct tp_conn **by_id, **by_peer;
 	size_t nbuckets, count, max;
+	struct tp_src_count *src;
+	size_t src_mask;
+	unsigned max_per_source;
 };
 
 struct tp {
@@ -179,7 +192,7 @@ void tp_udp_readable(struct tp_worker *w, struct tp_lsock *s);
 int tp_udp_send(struct tp *t, const struct tp_addr *dst, const char *buf, size_t len);
 
 /* ---- conn.c ---- */
-int tp_index_init(struct tp_index *ix, size_t max);
+int tp_index_init(struct tp_index *ix, size_t max, unsigned max_per_source);
 void tp_index_fini(struct tp_index *ix);
 /* Takes fd (closed on failure, *err set: -ECONNREFUSED over max_conns).
  * proto TP_TLS: tp_tls_attach follows. */

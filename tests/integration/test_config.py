@@ -26,6 +26,8 @@ EVERY_KEY = {
     "max-msg": "20000",
     "max-conns": "77",
     "tcp-idle": "12345",
+    "max-conns-per-source": "9",
+    "tcp-msg-timeout": "7000",
     "t1": "250",
     "t2": "3000",
     "t4": "4500",

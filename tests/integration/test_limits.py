@@ -171,3 +171,76 @@ def test_transaction_cap_refuses_then_recovers(sipd_factory):
         assert ua.recv(3).status == 200
     finally:
         ua.close()
+
+
+def tcp_from(src_ip, srv):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind((src_ip, 0))
+    s.settimeout(3)
+    s.connect((srv.host, srv.port))
+    return s
+
+
+def options_over(s, srv):
+    """OPTIONS over an open TCP connection: its status, or None when the
+    connection was closed instead."""
+    local = s.getsockname()
+    s.sendall(request("OPTIONS", f"sip:127.0.0.1:{srv.port}", local, transport="TCP"))
+    try:
+        data = s.recv(65535)
+    except (ConnectionResetError, socket.timeout):
+        return None
+    return int(data.split()[1]) if data.startswith(b"SIP/2.0 ") else None
+
+
+def test_connections_per_source_capped(sipd_factory):
+    srv = sipd_factory("--max-conns-per-source", "5")
+    conns = [tcp_from("127.0.0.2", srv) for _ in range(8)]
+    try:
+        got = [options_over(s, srv) for s in conns]
+        assert got == [200] * 5 + [None] * 3, got
+        other = tcp_from("127.0.0.1", srv)  # another source is not affected
+        assert options_over(other, srv) == 200
+        other.close()
+        for s in conns[:5]:
+            s.close()
+        time.sleep(0.3)  # the server sees them go
+        again = tcp_from("127.0.0.2", srv)
+        assert options_over(again, srv) == 200, "room again once they closed"
+        again.close()
+    finally:
+        for s in conns:
+            s.close()
+    assert "max_conns_per_source reached" in srv.text()
+
+
+def test_slow_sender_is_cut_off(sipd_factory):
+    srv = sipd_factory("--tcp-msg-timeout", "1500")
+    slow, idle = tcp_from("127.0.0.1", srv), tcp_from("127.0.0.1", srv)
+    try:
+        msg = request("OPTIONS", f"sip:127.0.0.1:{srv.port}", slow.getsockname(),
+                      transport="TCP")
+        t0, closed = time.monotonic(), None
+        # A byte every 200 ms: never idle, never done.
+        for b in msg[:40]:
+            try:
+                slow.sendall(bytes([b]))
+            except (BrokenPipeError, ConnectionResetError):
+                closed = time.monotonic() - t0
+                break
+            slow.settimeout(0.2)
+            try:
+                if slow.recv(1) == b"":
+                    closed = time.monotonic() - t0
+                    break
+            except socket.timeout:
+                pass
+        assert closed is not None and 1.4 <= closed <= 4.0, closed
+        # A connection that only waits between whole messages is not cut.
+        assert options_over(idle, srv) == 200
+        time.sleep(2.0)
+        assert options_over(idle, srv) == 200
+    finally:
+        slow.close()
+        idle.close()
+    assert "slow sender" in srv.text()
