@@ -28,6 +28,7 @@ import pytest
 
 from admin import parse_metrics, metric
 from conftest import SCENARIOS, SIPD
+from netns import Netns
 from peers import SIPP, stop
 
 CALLS = 500
@@ -51,20 +52,18 @@ class Link:
 
     def __init__(self):
         pid = os.getpid()
-        self.ns = (f"sipd-loss-{pid}-s", f"sipd-loss-{pid}-p")
-        self.dev = (f"sl{pid}s", f"sl{pid}p")
         self.made = []
         self.how = None
         try:
-            for ns in self.ns:
-                sh("ip", "netns", "add", ns)
-                self.made.append(ns)
+            for side in "sp":
+                self.made.append(Netns(f"loss-{side}"))
+            self.ns = tuple(n.name for n in self.made)
+            self.dev = (f"sl{pid}s", f"sl{pid}p")
             sh("ip", "link", "add", self.dev[0], "netns", self.ns[0], "type", "veth",
                "peer", "name", self.dev[1], "netns", self.ns[1])
             for ns, dev, ip in zip(self.ns, self.dev, (SIPD_IP, PEER_IP)):
                 sh("ip", "-n", ns, "addr", "add", ip + "/24", "dev", dev)
                 sh("ip", "-n", ns, "link", "set", dev, "up")
-                sh("ip", "-n", ns, "link", "set", "lo", "up")
             self._loss()
         except BaseException:
             self.delete()
@@ -118,13 +117,12 @@ class Link:
 
     def delete(self):
         for ns in self.made:
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
+            ns.delete()
         self.made = []
 
 
 @pytest.fixture
 def link():
-    assert os.geteuid() == 0, "namespaces need root (CAP_NET_ADMIN)"
     lk = Link()
     yield lk
     lk.delete()
