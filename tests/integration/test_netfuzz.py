@@ -14,7 +14,9 @@ mutations are saved in the test's tmp directory to replay.
 
 sipd and the sender run in a network namespace of the test's own with only
 a loopback: a mutated REGISTER or Route could otherwise send sipd's
-requests to any address; here nothing can leave."""
+requests to any address; here nothing can leave, and so authentication
+is off: mutated REGISTERs bind what they say, and mutated INVITEs to
+bob@example.com (registered at a socket that never answers) are proxied."""
 import glob
 import os
 import random
@@ -37,6 +39,7 @@ STREAMS = 1000
 CHECK_EVERY = 500
 PORT = 5060
 HTTP = 8080
+SINK = 5070
 ADDR = ("127.0.0.1", PORT)
 
 
@@ -180,6 +183,19 @@ def answers_options(transport="UDP"):
 def fuzz(tmp_path, sipd):
     rng = random.Random(SEED)
     base = corpus()
+    # bob@example.com is registered at a socket that reads and never
+    # answers: mutated INVITEs that still parse are proxied there.
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", SINK))
+    sink.setblocking(False)
+    u = Udp()
+    u.send(request("REGISTER", "sip:example.com", u.local, extra=[
+        f"Contact: <sip:bob@127.0.0.1:{SINK}>", "Expires: 600"]).replace(
+        b"To: <sip:example.com>", b"To: <sip:bob@example.com>"), ADDR)
+    r = u.recv(2)
+    u.close()
+    assert r is not None and r.status == 200, r
+    forwarded = 0
     sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sender.bind(("127.0.0.1", 0))
     sender.setblocking(False)
@@ -194,9 +210,14 @@ def fuzz(tmp_path, sipd):
         except (BlockingIOError, OSError):
             dropped += 1  # our socket's buffer full: sipd is behind
             time.sleep(0.001)
-        try:  # whatever sipd answered: read and forget
+        try:  # whatever sipd answered or forwarded: read and forget
             while sender.recv(70000):
                 pass
+        except (BlockingIOError, OSError):
+            pass
+        try:
+            while sink.recv(70000):
+                forwarded += 1
         except (BlockingIOError, OSError):
             pass
         if i % CHECK_EVERY == 0:
@@ -241,7 +262,8 @@ def fuzz(tmp_path, sipd):
             assert sipd.poll() is None and answers_options("TCP"), \
                 f"seed {SEED}: sipd down after TCP stream {i}"
     assert answers_options("UDP") and answers_options("TCP"), f"seed {SEED}: no answer at the end"
-    return sent, dropped, streams
+    sink.close()
+    return sent, dropped, streams, forwarded
 
 
 def test_mutated_messages_do_not_bring_sipd_down(tmp_path):
@@ -252,7 +274,8 @@ def test_mutated_messages_do_not_bring_sipd_down(tmp_path):
     try:
         sipd = ns.popen([SIPD, "--listen", f"udp:127.0.0.1:{PORT}",
                          "--listen", f"tcp:127.0.0.1:{PORT}", "--domain", "example.com",
-                         "--location", "memory:", "--log-level", "warn", "--rate-limit", "0",
+                         "--location", "memory:", "--auth", "off", "--log-level", "warn",
+                         "--rate-limit", "0",
                          "--t1", "50", "--dns", "127.0.0.1:9", "--http", f"127.0.0.1:{HTTP}"],
                         stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10
@@ -260,7 +283,7 @@ def test_mutated_messages_do_not_bring_sipd_down(tmp_path):
             assert sipd.poll() is None, log_path.read_text()
             assert time.monotonic() < deadline, "sipd did not start: " + log_path.read_text()
         t0 = time.monotonic()
-        sent, dropped, streams = ns.run_inside(fuzz, tmp_path, sipd)
+        sent, dropped, streams, forwarded = ns.run_inside(fuzz, tmp_path, sipd)
         took = time.monotonic() - t0
         m = ns.run_inside(lambda: Admin(HTTP).metrics())
         got = sum(v for (name, _), v in m.items() if name == "sipd_requests_received_total")
@@ -268,7 +291,8 @@ def test_mutated_messages_do_not_bring_sipd_down(tmp_path):
               f"full) and {streams} TCP streams of mutated messages in {took:.1f} s; OPTIONS "
               f"answered after every {CHECK_EVERY}; sipd counted {got:.0f} requests, "
               f"{metric(m, 'sipd_parse_errors_total'):.0f} parse errors, "
-              f"{metric(m, 'sipd_oversize_messages_total'):.0f} oversize")
+              f"{metric(m, 'sipd_oversize_messages_total'):.0f} oversize; {forwarded} "
+              f"requests proxied to bob")
         assert dropped < DATAGRAMS // 10, dropped
         assert got + metric(m, "sipd_parse_errors_total") > DATAGRAMS // 2
     finally:
