@@ -29,6 +29,7 @@
 struct sipua_cfg {
 	const char *user, *password, *auth_user, *proxy, *listen, *dns;
 	const char *play, *record, *dtmf;
+	const char *tls_ca, *tls_cert, *tls_key; /* TLS: NULL for none */
 	uint16_t rtp_lo, rtp_hi;
 	bool loop, echo, json, auto_answer;
 	unsigned duration_ms, hold_after_ms, resume_after_ms, cancel_after_ms, ring_ms;
@@ -133,13 +134,14 @@ struct app {
 	char aor[DLG_URI_MAX];         /* our identity, From of our requests */
 	char contact[DLG_URI_MAX];     /* "<sip:user@ip:port>" */
 	char contact_tcp[DLG_URI_MAX]; /* the same with ;transport=tcp */
+	char contact_tls[DLG_URI_MAX]; /* ;transport=tls (sips: for a sips: identity) */
 	char local_ip[64];             /* numeric, for SDP */
 };
 
 /* Our Contact for messages over proto. */
 static inline const char *app_contact(const struct app *a, enum tp_proto proto)
 {
-	return proto == TP_TCP ? a->contact_tcp : a->contact;
+	return proto == TP_TCP ? a->contact_tcp : proto == TP_TLS ? a->contact_tls : a->contact;
 }
 
 /* call.c: the call object and its media. */

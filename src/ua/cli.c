@@ -36,6 +36,9 @@ void cli_usage(FILE *f)
 	        "  --expires S              registration expiry (default 3600)\n"
 	        "  --json                   JSON events on stdout\n"
 	        "  --dns HOST[:PORT]        DNS server for RFC 3263 (default: the system's)\n"
+	        "  --tls-ca FILE            TLS (sips:, transport=tls): verify servers against\n"
+	        "                           these CA certificates; --tls-cert/--tls-key FILE\n"
+	        "                           a client certificate\n"
 	        "  --t1 MS --t2 MS --log-level LEVEL\n");
 }
 
@@ -64,6 +67,9 @@ static const struct option opts[] = {
         {"auto", no_argument, NULL, 'L'},
         {"json", no_argument, NULL, 'L'},
         {"dns", required_argument, NULL, 'L'},
+        {"tls-ca", required_argument, NULL, 'L'},
+        {"tls-cert", required_argument, NULL, 'L'},
+        {"tls-key", required_argument, NULL, 'L'},
         {"t1", required_argument, NULL, 'L'},
         {"t2", required_argument, NULL, 'L'},
         {"log-level", required_argument, NULL, 'L'},
@@ -142,10 +148,12 @@ static int level_opt(struct sipua_cfg *c, const char *v)
 /* The options that are strings: where each goes. */
 static const char **str_field(struct sipua_cfg *c, const char *n)
 {
-	static const char *const names[] = {"user",  "password", "auth-user", "proxy", "listen",
-	                                    "local", "play",     "record",    "dtmf",  "dns"};
+	static const char *const names[] = {"user",   "password", "auth-user", "proxy", "listen",
+	                                    "local",  "play",     "record",    "dtmf",  "dns",
+	                                    "tls-ca", "tls-cert", "tls-key"};
 	const char **fields[] = {&c->user,   &c->password, &c->auth_user, &c->proxy, &c->listen,
-	                         &c->listen, &c->play,     &c->record,    &c->dtmf,  &c->dns};
+	                         &c->listen, &c->play,     &c->record,    &c->dtmf,  &c->dns,
+	                         &c->tls_ca, &c->tls_cert, &c->tls_key};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(n, names[i]))

@@ -91,9 +91,10 @@ static int parse_user(struct app *a, const char *spec, char *user, size_t cap)
 	if (!spec)
 		return 0;
 	if (sip_addr_parse(&addr, sip_pl_cstr(spec)) < 0 || addr.star ||
-	    sip_uri_parse(&u, addr.uri) < 0 || u.scheme != SIP_SCHEME_SIP || !u.host.len ||
+	    sip_uri_parse(&u, addr.uri) < 0 ||
+	    (u.scheme != SIP_SCHEME_SIP && u.scheme != SIP_SCHEME_SIPS) || !u.host.len ||
 	    addr.uri.len >= sizeof(a->aor)) {
-		fprintf(stderr, "sipua: --user: '%s' is not a sip: URI\n", spec);
+		fprintf(stderr, "sipua: --user: '%s' is not a sip: or sips: URI\n", spec);
 		return 2;
 	}
 	sip_pl_strcpy(a->aor, sizeof(a->aor), addr.uri);
@@ -117,6 +118,15 @@ static int identity(struct app *a)
 	snprintf(a->contact, sizeof(a->contact), "<sip:%s@%s:%u>", user, host, port);
 	snprintf(a->contact_tcp, sizeof(a->contact_tcp), "<sip:%s@%s:%u;transport=tcp>", user, host,
 	         port);
+	/* Over TLS: a sips: identity gets a sips: Contact (RFC 5630 §3.1.3),
+	 * a sip: one transport=tls; the registrar reaches either over the
+	 * connection the REGISTER came on. */
+	if (!strncmp(a->aor, "sips:", 5))
+		snprintf(a->contact_tls, sizeof(a->contact_tls), "<sips:%s@%s:%u>", user, host,
+		         port);
+	else
+		snprintf(a->contact_tls, sizeof(a->contact_tls), "<sip:%s@%s:%u;transport=tls>",
+		         user, host, port);
 	if (cfg->auth_user)
 		snprintf(user, sizeof(user), "%s", cfg->auth_user);
 	dlg_auth_init(&a->auth, user, cfg->password);
@@ -125,7 +135,12 @@ static int identity(struct app *a)
 
 static int start(struct app *a, struct sipua_cfg *cfg)
 {
-	struct ua_cfg uc = {.local = cfg->listen, .dns = cfg->dns, .tsx = cfg->tsx};
+	struct ua_cfg uc = {.local = cfg->listen,
+	                    .dns = cfg->dns,
+	                    .tls_ca = cfg->tls_ca,
+	                    .tls_cert = cfg->tls_cert,
+	                    .tls_key = cfg->tls_key,
+	                    .tsx = cfg->tsx};
 	struct media_engine_cfg mc = {.port_min = cfg->rtp_lo, .port_max = cfg->rtp_hi};
 	pthread_mutexattr_t attr;
 	char err[256];
@@ -372,7 +387,12 @@ static int begin(struct app *a)
 
 static int run_options(struct sipua_cfg *cfg)
 {
-	struct ua_cfg uc = {.local = cfg->listen, .dns = cfg->dns, .tsx = cfg->tsx};
+	struct ua_cfg uc = {.local = cfg->listen,
+	                    .dns = cfg->dns,
+	                    .tls_ca = cfg->tls_ca,
+	                    .tls_cert = cfg->tls_cert,
+	                    .tls_key = cfg->tls_key,
+	                    .tsx = cfg->tsx};
 	struct ua ua;
 	int rc;
 

@@ -34,10 +34,14 @@ static void send_to(struct reg_client *r, const struct tsx_peer *to)
 {
 	struct app *a = r->app;
 	char buf[8192], via[256], exp[32];
-	struct dlg_req q = {.method = "REGISTER", .via = via, .contact = a->contact};
+	const char *contact = app_contact(a, to->proto);
+	struct dlg_req q = {.method = "REGISTER", .via = via, .contact = contact};
 	struct sip_wbuf w;
+	size_t cl = strlen(contact);
 	int n;
 
+	/* The Contact's URI without its angle brackets, to find it in the 200. */
+	snprintf(r->contact_uri, sizeof(r->contact_uri), "%.*s", (int)(cl - 2), contact + 1);
 	ua_via(&a->ua, to->proto, via, sizeof(via));
 	sip_wbuf_init(&w, buf, sizeof(buf));
 	dlg_request(&r->dlg, &w, &q);
@@ -105,7 +109,9 @@ static void registered(struct reg_client *r, const struct sip_msg *resp)
 	r->app->registered_once = true;
 	ev_begin(&e, r->app, "registered");
 	ev_str(&e, "aor", r->app->aor);
-	ev_str(&e, "contact", r->app->contact);
+	char contact[DLG_URI_MAX + 2];
+	snprintf(contact, sizeof(contact), "<%s>", r->contact_uri);
+	ev_str(&e, "contact", contact);
 	ev_int(&e, "expires", granted);
 	ev_end(&e);
 }
@@ -188,14 +194,16 @@ static int registrar_of(const char *aor, char *out, size_t cap)
 	struct sip_uri u;
 	bool v6;
 
-	if (sip_uri_parse(&u, sip_pl_cstr(aor)) < 0 || u.scheme != SIP_SCHEME_SIP || !u.host.len)
+	if (sip_uri_parse(&u, sip_pl_cstr(aor)) < 0 ||
+	    (u.scheme != SIP_SCHEME_SIP && u.scheme != SIP_SCHEME_SIPS) || !u.host.len)
 		return SIP_ERR_URI;
 	v6 = u.host_type == SIP_HOST_IPV6;
+	const char *scheme = u.scheme == SIP_SCHEME_SIPS ? "sips" : "sip";
 	if (u.port)
-		snprintf(out, cap, "sip:%s%.*s%s:%u", v6 ? "[" : "", (int)u.host.len, u.host.p,
-		         v6 ? "]" : "", u.port);
+		snprintf(out, cap, "%s:%s%.*s%s:%u", scheme, v6 ? "[" : "", (int)u.host.len,
+		         u.host.p, v6 ? "]" : "", u.port);
 	else
-		snprintf(out, cap, "sip:%s%.*s%s", v6 ? "[" : "", (int)u.host.len, u.host.p,
+		snprintf(out, cap, "%s:%s%.*s%s", scheme, v6 ? "[" : "", (int)u.host.len, u.host.p,
 		         v6 ? "]" : "");
 	return 0;
 }
@@ -204,7 +212,6 @@ int reg_start(struct app *a)
 {
 	struct reg_client *r = calloc(1, sizeof(*r));
 	char cid[80], tag[17];
-	size_t n;
 
 	if (!r)
 		return SIP_ERR_NOMEM;
@@ -216,9 +223,6 @@ int reg_start(struct app *a)
 		r->state = REG_FAILED;
 		return SIP_ERR_URI;
 	}
-	/* The Contact's URI, without its angle brackets, to find it in the 200. */
-	n = strlen(a->contact);
-	snprintf(r->contact_uri, sizeof(r->contact_uri), "%.*s", (int)(n - 2), a->contact + 1);
 	ua_random_hex(cid, 32);
 	strcat(cid, "@");
 	strcat(cid, a->local_ip);

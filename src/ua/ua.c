@@ -137,6 +137,18 @@ int ua_start(struct ua *ua, const struct ua_cfg *cfg)
 	    (err = tp_new(&ua->tp, &tc, on_recv, NULL, ua)) < 0 ||
 	    (err = tsx_layer_new(&ua->tsx, &cfg->tsx, &ops, ua)) < 0)
 		return err;
+	if (cfg->tls_ca || cfg->tls_cert) {
+		/* A client: no TLS listener (a registrar reaches us over the
+		 * connection we opened), servers verified against the CA. */
+		struct tp_tls_cfg tls = {
+		        .cert = cfg->tls_cert, .key = cfg->tls_key, .ca = cfg->tls_ca};
+		if ((err = tp_tls_setup(ua->tp, &tls)) < 0) {
+			fprintf(stderr, "sipua: TLS: cannot use %s: %s\n",
+			        cfg->tls_ca ? cfg->tls_ca : cfg->tls_cert, strerror(-err));
+			return err;
+		}
+		ua->tls = true;
+	}
 	if ((err = tp_listen(ua->tp, TP_UDP, &local)) < 0)
 		return err;
 	ua->udp = *tp_listener_addr(ua->tp, 0, &proto);
@@ -163,11 +175,13 @@ void ua_stop(struct ua *ua)
 	memset(ua, 0, sizeof(*ua));
 }
 
-int ua_target(const struct sip_uri *uri, struct tsx_peer *to)
+int ua_target(const struct ua *ua, const struct sip_uri *uri, struct tsx_peer *to)
 {
+	bool sips = uri->scheme == SIP_SCHEME_SIPS;
+
 	memset(to, 0, sizeof(*to));
-	if (uri->scheme != SIP_SCHEME_SIP) {
-		fprintf(stderr, "sipua: only sip: URIs can be reached (sips needs TLS)\n");
+	if (uri->scheme != SIP_SCHEME_SIP && !sips) {
+		fprintf(stderr, "sipua: only sip: and sips: URIs can be reached\n");
 		return SIP_ERR_UNSUPPORTED;
 	}
 	if (uri->host_type == SIP_HOST_DOMAIN) {
@@ -175,17 +189,27 @@ int ua_target(const struct sip_uri *uri, struct tsx_peer *to)
 		        (int)uri->host.len, uri->host.p);
 		return SIP_ERR_UNSUPPORTED;
 	}
-	to->proto = TP_UDP;
-	if (uri->transport.len) {
+	to->proto = sips ? TP_TLS : TP_UDP;
+	if (uri->transport.len && !sips) {
 		if (sip_pl_caseeq_str(uri->transport, "tcp"))
 			to->proto = TP_TCP;
+		else if (sip_pl_caseeq_str(uri->transport, "tls"))
+			to->proto = TP_TLS;
 		else if (!sip_pl_caseeq_str(uri->transport, "udp")) {
-			fprintf(stderr, "sipua: transport=%.*s is not supported (udp, tcp)\n",
+			fprintf(stderr, "sipua: transport=%.*s is not supported (udp, tcp, tls)\n",
 			        (int)uri->transport.len, uri->transport.p);
 			return SIP_ERR_UNSUPPORTED;
 		}
 	}
-	return tp_addr_from_host(&to->addr, uri->host, uri->port ? uri->port : 5060);
+	if (to->proto == TP_TLS && !ua->tls) {
+		fprintf(stderr, "sipua: %s needs TLS: give --tls-ca FILE\n",
+		        sips ? "a sips: URI" : "transport=tls");
+		return SIP_ERR_UNSUPPORTED;
+	}
+	return tp_addr_from_host(&to->addr, uri->host,
+	                         uri->port             ? uri->port
+	                         : to->proto == TP_TLS ? 5061
+	                                               : 5060);
 }
 
 void ua_random_hex(char *out, size_t n)
@@ -204,7 +228,8 @@ void ua_random_hex(char *out, size_t n)
 
 void ua_via(const struct ua *ua, enum tp_proto proto, char *buf, size_t cap)
 {
-	const struct tp_addr *local = proto == TP_TCP ? &ua->tcp : &ua->udp;
+	/* TLS goes out on connections of our own: the TCP port names us. */
+	const struct tp_addr *local = proto == TP_UDP ? &ua->udp : &ua->tcp;
 	char branch[24], host[64];
 
 	ua_random_hex(branch, 16);
@@ -220,8 +245,10 @@ int ua_send(struct ua *ua, const struct tsx_peer *to, const char *buf, size_t le
 }
 
 struct locate {
+	struct ua *ua;
 	ua_locate_fn fn;
 	void *arg;
+	char host[256]; /* the name a TLS server's certificate must carry */
 };
 
 static void located(void *arg, int err, const struct rs_target *t, size_t n)
@@ -231,9 +258,16 @@ static void located(void *arg, int err, const struct rs_target *t, size_t n)
 
 	memset(&ts, 0, sizeof(ts));
 	for (size_t i = 0; !err && i < n && ts.n < UA_MAX_TARGETS; i++) {
+		if (t[i].proto == TP_TLS && !l->ua->tls)
+			continue; /* no TLS here: only the other targets */
 		ts.t[ts.n].proto = t[i].proto;
 		ts.t[ts.n++].addr = t[i].addr;
 	}
+	/* The connection to the first TLS target is opened now, checking its
+	 * certificate against the name looked up (RFC 5922 §4: the domain, not
+	 * the SRV target); the request then goes down it. */
+	if (ts.n && ts.t[0].proto == TP_TLS)
+		tp_connect(l->ua->tp, TP_TLS, &ts.t[0].addr, l->host);
 	l->fn(l->arg, err ? err : ts.n ? 0 : SIP_ERR_NOT_FOUND, &ts);
 	free(l);
 }
@@ -267,7 +301,7 @@ int ua_locate(struct ua *ua, struct sip_pl text, ua_locate_fn fn, void *arg)
 		return SIP_ERR_URI;
 	if (uri.host_type != SIP_HOST_DOMAIN && !uri.maddr.len) {
 		memset(&ts, 0, sizeof(ts));
-		if ((err = ua_target(&uri, &ts.t[0])) < 0)
+		if ((err = ua_target(ua, &uri, &ts.t[0])) < 0)
 			return err;
 		ts.n = 1;
 		fn(arg, 0, &ts);
@@ -277,8 +311,10 @@ int ua_locate(struct ua *ua, struct sip_pl text, ua_locate_fn fn, void *arg)
 		return RS_ERR_SERVER;
 	if (!(l = malloc(sizeof(*l))))
 		return SIP_ERR_NOMEM;
+	l->ua = ua;
 	l->fn = fn;
 	l->arg = arg;
+	sip_pl_strcpy(l->host, sizeof(l->host), uri.host);
 	if ((err = rs_resolve(rs, &uri, located, l)) < 0)
 		free(l);
 	return err;

@@ -29,6 +29,9 @@ struct ua_hooks {
 struct ua_cfg {
 	const char *local; /* "127.0.0.1" (port 0: any) or "127.0.0.1:5070" */
 	const char *dns;   /* DNS server for RFC 3263 ("127.0.0.1:5353"), NULL: the system's */
+	/* TLS (sips:, transport=tls): CA certificates servers are verified
+	 * against, and an optional client certificate; all NULL: no TLS. */
+	const char *tls_ca, *tls_cert, *tls_key;
 	struct tsx_cfg tsx;
 	const struct ua_hooks *hooks;
 	void *hooks_arg;
@@ -43,6 +46,7 @@ struct ua {
 	struct sip_arena *arena; /* the receive path's, one worker */
 	struct tp_addr udp, tcp; /* bound local addresses */
 	struct rs_resolver *rs;  /* made on the first host name, NULL before */
+	bool tls;                /* TLS set up (cfg.tls_*): sips: and transport=tls */
 	pthread_mutex_t rs_mu;
 };
 
@@ -51,10 +55,11 @@ struct ua {
 int ua_start(struct ua *ua, const struct ua_cfg *cfg);
 void ua_stop(struct ua *ua);
 
-/* Where a request for uri goes: its host (numeric; names need RFC 3263,
- * not here yet) and port, over its transport= parameter (UDP default).
- * Returns 0, or SIP_ERR_UNSUPPORTED with a message on stderr. */
-int ua_target(const struct sip_uri *uri, struct tsx_peer *to);
+/* Where a request for uri goes: its numeric host and port, over its
+ * transport= parameter (UDP default; TLS and port 5061 for sips:, which
+ * needs TLS set up). Returns 0, or SIP_ERR_UNSUPPORTED with a message on
+ * stderr. */
+int ua_target(const struct ua *ua, const struct sip_uri *uri, struct tsx_peer *to);
 
 /* Where a request may go, in the order to try (RFC 3263 §4.3: on a
  * transport error or a timeout, the next one). */
