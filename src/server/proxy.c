@@ -1053,7 +1053,15 @@ static void on_caller_auth(void *arg, enum auth_result res, struct sip_pl user)
 		sipd_reply(pc->s, pc->st, tsx_request(pc->st), 400,
 		           "Bad Request (Malformed Credentials)", NULL, 0);
 		break;
-	case AUTH_LIMITED:
+	case AUTH_LIMITED: {
+		/* As the registrar does: when this source may try again. */
+		char secs[16];
+		snprintf(secs, sizeof(secs), "%u", auth_retry_after(pc->s->auth));
+		struct sipd_extra ra = {"Retry-After", sip_pl_cstr(secs)};
+		sipd_reply(pc->s, pc->st, tsx_request(pc->st), 503,
+		           "Service Unavailable (Too Many Failed Attempts)", &ra, 1);
+		break;
+	}
 	case AUTH_STORE: sipd_reply(pc->s, pc->st, tsx_request(pc->st), 503, NULL, NULL, 0); break;
 	}
 	pcall_unref(pc);

@@ -244,3 +244,39 @@ def test_slow_sender_is_cut_off(sipd_factory):
         slow.close()
         idle.close()
     assert "slow sender" in srv.text()
+
+
+def test_failed_proxy_authentications_are_slowed_down(sipd_factory, tmp_path):
+    """A caller guessing passwords for INVITEs: after the burst (10) its
+    further attempts get 503 with Retry-After, as REGISTERs do."""
+    from peers import add_users
+    from sip import digest_authorization, parse_challenge
+    dsn = f"sqlite:{tmp_path}/loc.db"
+    add_users(dsn, ["alice@example.com"], "right-pw")
+    srv = sipd_factory("--location", dsn, "--auth", "on")
+    ua = Udp()
+    codes = []
+    try:
+        for i in range(13):
+            inv = request("INVITE", "sip:bob@example.com", ua.local, call_id=f"guess-{i}",
+                          cseq=1).replace(b"sip:tester@example.com", b"sip:alice@example.com")
+            ua.send(inv, (srv.host, srv.port))
+            r = ua.recv(3)
+            while r is not None and r.status < 200:
+                r = ua.recv(3)
+            assert r is not None and r.status == 407, r
+            ch = parse_challenge(r.first("proxy-authenticate"))
+            auth = digest_authorization(ch, "INVITE", "sip:bob@example.com", "alice",
+                                        f"guess{i}", header="Proxy-Authorization")
+            ua.send(request("INVITE", "sip:bob@example.com", ua.local, call_id=f"guess-{i}",
+                            cseq=2, extra=[auth]).replace(b"sip:tester@example.com",
+                                                          b"sip:alice@example.com"),
+                    (srv.host, srv.port))
+            r = ua.recv(3)
+            while r is not None and r.status < 200:
+                r = ua.recv(3)
+            codes.append((r.status, r.first("retry-after")))
+    finally:
+        ua.close()
+    assert [c for c, _ in codes[:10]] == [403] * 10, codes
+    assert all(c == 503 and ra for c, ra in codes[10:]), codes
