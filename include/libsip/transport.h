@@ -167,11 +167,20 @@ struct tp_tls_cfg {
  * -EPROTONOSUPPORT. */
 int tp_tls_setup(struct tp *t, const struct tp_tls_cfg *cfg);
 
+/* Reads cfg's files again (a renewed certificate, another CA file) after
+ * tp_tls_setup, also while running: connections opened from then on use
+ * them, open ones keep theirs. Same errors as tp_tls_setup, and -EINVAL
+ * before tp_tls_setup or without a certificate while a TLS listener
+ * exists; on error the contexts in use stay. */
+int tp_tls_reload(struct tp *t, const struct tp_tls_cfg *cfg);
+
 /* Opens a TCP or TLS connection to dst unless one is open (any worker's,
  * inbound ones included: RFC 5923 reuse), without blocking; the next
- * tp_send to dst uses it. For TLS, name (a host name, also sent as SNI)
- * is what the server's certificate must name; NULL checks dst's IP
- * address. tp_send opening a connection itself checks the IP address.
+ * tp_send to dst uses it. For TLS, name (a host name, also sent as SNI;
+ * NULL: dst's IP address) is remembered for dst as what the server's
+ * certificate must name on every connection opened to dst from then on,
+ * by this call or a later tp_send (the last 256 or so destinations are
+ * remembered; one without a name has its IP address checked).
  * Thread-safe. Returns 0 (done or queued) or a tp_send error. */
 int tp_connect(struct tp *t, enum tp_proto proto, const struct tp_addr *dst, const char *name);
 

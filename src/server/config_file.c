@@ -184,15 +184,11 @@ static void keep_fixed(const struct sipd_cfg *old, struct sipd_cfg *n)
 	KEEP(old->log_syslog != n->log_syslog, "log", n->log_syslog = old->log_syslog);
 	KEEP(old->max_contacts != n->max_contacts, "max-contacts",
 	     n->max_contacts = old->max_contacts);
-	/* The TLS contexts are made once, at start. */
-	KEEP(strcmp(old->tls_cert, n->tls_cert) || strcmp(old->tls_key, n->tls_key) ||
-	             strcmp(old->tls_ca, n->tls_ca) ||
-	             old->tls_verify_client != n->tls_verify_client,
-	     "tls-cert/tls-key/tls-ca/tls-verify-client",
-	     (memcpy(n->tls_cert, old->tls_cert, sizeof(n->tls_cert)),
-	      memcpy(n->tls_key, old->tls_key, sizeof(n->tls_key)),
-	      memcpy(n->tls_ca, old->tls_ca, sizeof(n->tls_ca)),
-	      n->tls_verify_client = old->tls_verify_client));
+	/* TLS files are read again on SIGHUP (main.c), but TLS itself is set
+	 * up at start only. */
+	KEEP(!old->tls_cert[0] && !old->tls_ca[0] && (n->tls_cert[0] || n->tls_ca[0]),
+	     "tls-cert/tls-ca (TLS off until now)",
+	     (n->tls_cert[0] = n->tls_key[0] = n->tls_ca[0] = '\0', n->tls_verify_client = false));
 #undef KEEP
 }
 

@@ -46,6 +46,12 @@ static void reload(struct sipd *s, struct sipd_cfg ***retired, size_t *nretired)
 
 	if (sipd_cfg_reload(old, &n) != 0)
 		return;
+	if (sipd_tls_reload(s, n) < 0) { /* the running TLS stays, and so do its files */
+		memcpy(n->tls_cert, old->tls_cert, sizeof(n->tls_cert));
+		memcpy(n->tls_key, old->tls_key, sizeof(n->tls_key));
+		memcpy(n->tls_ca, old->tls_ca, sizeof(n->tls_ca));
+		n->tls_verify_client = old->tls_verify_client;
+	}
 	if (!(grown = realloc(*retired, (*nretired + 1) * sizeof(**retired)))) {
 		sipd_cfg_free(n);
 		free(n);

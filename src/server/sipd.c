@@ -270,22 +270,42 @@ static int open_store(struct sipd *s, const struct sipd_cfg *cfg)
 	return auth_new(&s->auth, &ac, s->loc);
 }
 
-/* TLS for the tls: listeners and the proxy's outgoing TLS (sips), when
- * configured: a certificate, or a CA file alone for verifying servers. */
-static int setup_tls(struct sipd *s, const struct sipd_cfg *cfg)
+static struct tp_tls_cfg tls_cfg(const struct sipd_cfg *cfg)
 {
-	struct tp_tls_cfg tc = {
+	return (struct tp_tls_cfg){
 	        .cert = cfg->tls_cert[0] ? cfg->tls_cert : NULL,
 	        .key = cfg->tls_key[0] ? cfg->tls_key : NULL,
 	        .ca = cfg->tls_ca[0] ? cfg->tls_ca : NULL,
 	        .verify_client = cfg->tls_verify_client,
 	};
+}
+
+/* TLS for the tls: listeners and the proxy's outgoing TLS (sips), when
+ * configured: a certificate, or a CA file alone for verifying servers. */
+static int setup_tls(struct sipd *s, const struct sipd_cfg *cfg)
+{
+	struct tp_tls_cfg tc = tls_cfg(cfg);
 	int err;
 
 	if (!tc.cert && !tc.ca)
 		return 0;
 	if ((err = tp_tls_setup(s->tp, &tc)) < 0)
 		sip_log(SIP_LOG_ERROR, "cannot set TLS up (%s)", strerror(-err));
+	return err;
+}
+
+int sipd_tls_reload(struct sipd *s, const struct sipd_cfg *cfg)
+{
+	struct tp_tls_cfg tc = tls_cfg(cfg);
+	int err;
+
+	if (!tc.cert && !tc.ca)
+		return 0; /* TLS was never set up: config_file.c keeps it so */
+	if ((err = tp_tls_reload(s->tp, &tc)) < 0)
+		sip_log(SIP_LOG_ERROR, "reload: TLS files refused (%s): the ones read before stay",
+		        strerror(-err));
+	else
+		sip_log(SIP_LOG_INFO, "reload: TLS certificate and CA files read again");
 	return err;
 }
 

@@ -76,6 +76,9 @@ int sipd_init(struct sipd *s, const struct sipd_cfg *cfg);
 int sipd_start(struct sipd *s);
 /* Stops the workers and frees everything. */
 void sipd_shutdown(struct sipd *s);
+/* SIGHUP: reads cfg's TLS files again for the connections to come.
+ * Returns 0 or an error (logged; the files read before stay). */
+int sipd_tls_reload(struct sipd *s, const struct sipd_cfg *cfg);
 
 /* Counts a refused credential (registrar and proxy). */
 static inline void sipd_auth_failed(struct sipd *s)

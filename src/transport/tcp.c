@@ -155,7 +155,7 @@ void tp_tcp_acceptable(struct tp_worker *w, struct tp_lsock *s)
 			        err == -ECONNREFUSED ? "max_conns reached"
 			        : err == -EDQUOT     ? "max_conns_per_source reached"
 			                             : strerror(-err));
-		else if (c->proto == TP_TLS && (err = tp_tls_attach(w, c, true, NULL)) < 0)
+		else if (c->proto == TP_TLS && (err = tp_tls_attach(w, c, true)) < 0)
 			tp_conn_close(w, c, strerror(-err));
 	}
 }
@@ -177,7 +177,7 @@ static struct tp_conn *tcp_connect(struct tp_worker *w, const struct tp_dst *d, 
 	/* Registered (and counted against max_conns) before the SYN. */
 	if (!(c = tp_conn_new(w, fd, d->proto, dst, NULL, true, err)))
 		return NULL;
-	if (d->proto == TP_TLS && (*err = tp_tls_attach(w, c, false, d->name)) < 0) {
+	if (d->proto == TP_TLS && (*err = tp_tls_attach(w, c, false)) < 0) {
 		tp_conn_close(w, c, strerror(-*err));
 		return NULL;
 	}
@@ -379,8 +379,7 @@ void tp_tcp_job(struct tp_worker *w, struct tp_job *job)
 {
 	struct tp_dst d = {.proto = job->proto,
 	                   .conn_id = job->conn_id,
-	                   .addr = job->dst.ss.ss_family == AF_UNSPEC ? NULL : &job->dst,
-	                   .name = job->connect && job->data[0] ? job->data : NULL};
+	                   .addr = job->dst.ss.ss_family == AF_UNSPEC ? NULL : &job->dst};
 	const char *buf = job->connect ? NULL : job->data;
 	unsigned owner = w->idx;
 	char a[64];

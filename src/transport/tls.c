@@ -34,9 +34,30 @@
 	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                               \
 	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
-struct tp_tls {
+/* What one reading of the files makes. */
+struct ctxs {
 	SSL_CTX *srv; /* NULL without a certificate: no listener */
 	SSL_CTX *cli;
+};
+
+/* The name a server's certificate must show, by address (tp_connect). */
+struct expect {
+	struct tp_addr addr;
+	char name[256];
+};
+
+/* Direct-mapped by address: a proxy names a destination just before it
+ * sends there, so a slot taken over by another address meanwhile (which
+ * then checks the IP address instead) is all but impossible. */
+#define EXPECT_SLOTS 256
+
+struct tp_tls {
+	/* Guards x and names: tp_tls_reload swaps x while workers make
+	 * sessions from it (a session holds a reference to its context,
+	 * which outlives the swap as long as a connection uses it). */
+	pthread_mutex_t mu;
+	struct ctxs x;
+	struct expect *names; /* EXPECT_SLOTS, made on first use */
 };
 
 /* The newest OpenSSL error as text, the queue emptied (it is per thread
@@ -127,7 +148,7 @@ static int on_servername(SSL *ssl, int *alert, void *arg)
 	return SSL_TLSEXT_ERR_OK;
 }
 
-static int server_ctx(struct tp_tls *tls, const struct tp_tls_cfg *cfg)
+static int server_ctx(struct ctxs *tls, const struct tp_tls_cfg *cfg)
 {
 	int err;
 
@@ -143,8 +164,10 @@ static int server_ctx(struct tp_tls *tls, const struct tp_tls_cfg *cfg)
 	if (!cfg->verify_client)
 		return 0;
 	STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(cfg->ca);
-	if (!names || SSL_CTX_load_verify_locations(tls->srv, cfg->ca, NULL) != 1)
+	if (!names || SSL_CTX_load_verify_locations(tls->srv, cfg->ca, NULL) != 1) {
+		sk_X509_NAME_pop_free(names, X509_NAME_free);
 		return setup_failed("CA file", cfg->ca);
+	}
 	SSL_CTX_set_client_CA_list(tls->srv, names);
 	SSL_CTX_set_verify(tls->srv, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
 	return 0;
@@ -152,7 +175,7 @@ static int server_ctx(struct tp_tls *tls, const struct tp_tls_cfg *cfg)
 
 /* The connections we open: our certificate for peers that ask for one,
  * and the CA file to check theirs. */
-static int client_ctx(struct tp_tls *tls, const struct tp_tls_cfg *cfg)
+static int client_ctx(struct ctxs *tls, const struct tp_tls_cfg *cfg)
 {
 	int err;
 
@@ -174,22 +197,69 @@ static int client_ctx(struct tp_tls *tls, const struct tp_tls_cfg *cfg)
 	return 0;
 }
 
+static void ctxs_free(struct ctxs *x)
+{
+	SSL_CTX_free(x->srv);
+	SSL_CTX_free(x->cli);
+	x->srv = x->cli = NULL;
+}
+
+/* Reads cfg's files into fresh contexts. */
+static int ctxs_new(struct ctxs *x, const struct tp_tls_cfg *cfg)
+{
+	int err;
+
+	memset(x, 0, sizeof(*x));
+	if (!cfg || (cfg->key && !cfg->cert) || (cfg->verify_client && (!cfg->ca || !cfg->cert)))
+		return -EINVAL;
+	ERR_clear_error();
+	if ((cfg->cert && (err = server_ctx(x, cfg)) < 0) || (err = client_ctx(x, cfg)) < 0) {
+		ctxs_free(x);
+		return err;
+	}
+	return 0;
+}
+
 int tp_tls_setup(struct tp *t, const struct tp_tls_cfg *cfg)
 {
 	struct tp_tls *tls;
 	int err;
 
-	if (t->tls || t->started || !cfg || (cfg->key && !cfg->cert) ||
-	    (cfg->verify_client && (!cfg->ca || !cfg->cert)))
+	if (t->tls || t->started)
 		return -EINVAL;
 	if (!(tls = calloc(1, sizeof(*tls))))
 		return -ENOMEM;
-	ERR_clear_error();
-	if ((cfg->cert && (err = server_ctx(tls, cfg)) < 0) || (err = client_ctx(tls, cfg)) < 0) {
-		tp_tls_free(tls);
+	if ((err = ctxs_new(&tls->x, cfg)) < 0) {
+		free(tls);
 		return err;
 	}
+	pthread_mutex_init(&tls->mu, NULL);
 	t->tls = tls;
+	return 0;
+}
+
+static bool has_tls_listener(const struct tp *t)
+{
+	for (unsigned i = 0; i < t->nls; i++)
+		if (t->ls[i]->proto == TP_TLS)
+			return true;
+	return false;
+}
+
+int tp_tls_reload(struct tp *t, const struct tp_tls_cfg *cfg)
+{
+	struct ctxs fresh, old;
+	int err;
+
+	if (!t->tls || (cfg && !cfg->cert && has_tls_listener(t)))
+		return -EINVAL;
+	if ((err = ctxs_new(&fresh, cfg)) < 0)
+		return err;
+	pthread_mutex_lock(&t->tls->mu);
+	old = t->tls->x;
+	t->tls->x = fresh;
+	pthread_mutex_unlock(&t->tls->mu);
+	ctxs_free(&old); /* sessions still open keep their context alive */
 	return 0;
 }
 
@@ -197,14 +267,15 @@ void tp_tls_free(struct tp_tls *tls)
 {
 	if (!tls)
 		return;
-	SSL_CTX_free(tls->srv);
-	SSL_CTX_free(tls->cli);
+	ctxs_free(&tls->x);
+	pthread_mutex_destroy(&tls->mu);
+	free(tls->names);
 	free(tls);
 }
 
 bool tp_tls_can_serve(const struct tp_tls *tls)
 {
-	return tls && tls->srv;
+	return tls && tls->x.srv; /* before tp_start: no reload yet */
 }
 
 /* ---- one connection ---------------------------------------------------------- */
@@ -229,14 +300,55 @@ static int client_identity(SSL *ssl, const struct tp_addr *peer, const char *nam
 	return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), ip) == 1 ? 0 : -EINVAL;
 }
 
-int tp_tls_attach(struct tp_worker *w, struct tp_conn *c, bool server, const char *name)
+int tp_tls_expect(struct tp_tls *tls, const struct tp_addr *dst, const char *name)
+{
+	struct expect *e;
+
+	if (name && strlen(name) >= sizeof(e->name))
+		return -EINVAL;
+	pthread_mutex_lock(&tls->mu);
+	if (!tls->names && name)
+		tls->names = calloc(EXPECT_SLOTS, sizeof(*tls->names));
+	if (tls->names) {
+		e = &tls->names[tp_addr_hash(dst) % EXPECT_SLOTS];
+		e->addr = *dst;
+		snprintf(e->name, sizeof(e->name), "%s", name ? name : "");
+	}
+	pthread_mutex_unlock(&tls->mu);
+	return tls->names || !name ? 0 : -ENOMEM;
+}
+
+/* Under tls->mu: the name expected of peer into buf, or NULL. */
+static const char *expected(const struct tp_tls *tls, const struct tp_addr *peer, char *buf,
+                            size_t cap)
+{
+	const struct expect *e = tls->names ? &tls->names[tp_addr_hash(peer) % EXPECT_SLOTS] : NULL;
+
+	if (!e || !e->name[0] || !tp_addr_eq(&e->addr, peer))
+		return NULL;
+	snprintf(buf, cap, "%s", e->name);
+	return buf;
+}
+
+int tp_tls_attach(struct tp_worker *w, struct tp_conn *c, bool server)
 {
 	struct tp_tls *tls = w->t->tls;
+	const char *name = NULL;
+	char buf[256];
+	SSL_CTX *ctx;
 	SSL *ssl;
 
-	if (!tls || (server && !tls->srv))
+	if (!tls)
 		return -EPROTONOSUPPORT;
-	if (!(ssl = SSL_new(server ? tls->srv : tls->cli)))
+	pthread_mutex_lock(&tls->mu);
+	ctx = server ? tls->x.srv : tls->x.cli;
+	ssl = ctx ? SSL_new(ctx) : NULL;
+	if (!server)
+		name = expected(tls, &c->peer, buf, sizeof(buf));
+	pthread_mutex_unlock(&tls->mu);
+	if (!ctx)
+		return -EPROTONOSUPPORT;
+	if (!ssl)
 		return -ENOMEM;
 	if (SSL_set_fd(ssl, c->io.fd) != 1 || (!server && client_identity(ssl, &c->peer, name))) {
 		SSL_free(ssl);

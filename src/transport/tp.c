@@ -267,13 +267,12 @@ static unsigned route(struct tp *t, const struct tp_dst *d)
 	return self ? self->idx : (unsigned)(tp_addr_hash(d->addr) % t->nw);
 }
 
-/* A job for worker target: the bytes to send, or (buf NULL) the name of
- * a connection to open. */
+/* A job for worker target: the bytes to send, or (buf NULL) a
+ * connection to open. */
 static int post_job(struct tp *t, unsigned target, const struct tp_dst *d, const char *buf,
                     size_t len)
 {
-	const char *data = buf ? buf : d->name ? d->name : "";
-	size_t n = buf ? len : strlen(data) + 1;
+	size_t n = buf ? len : 0;
 	struct tp_job *job = malloc(sizeof(*job) + n);
 
 	if (!job)
@@ -286,8 +285,9 @@ static int post_job(struct tp *t, unsigned target, const struct tp_dst *d, const
 	else
 		memset(&job->dst, 0, sizeof(job->dst)); /* AF_UNSPEC */
 	job->hops = 0;
-	job->len = buf ? len : 0;
-	memcpy(job->data, data, n);
+	job->len = n;
+	if (n)
+		memcpy(job->data, buf, n);
 	tp_worker_post(&t->w[target], job);
 	return 0;
 }
@@ -332,9 +332,15 @@ int tp_send(struct tp *t, enum tp_proto proto, const struct tp_addr *dst, uint64
 
 int tp_connect(struct tp *t, enum tp_proto proto, const struct tp_addr *dst, const char *name)
 {
-	struct tp_dst d = {.proto = proto, .addr = dst, .name = name};
+	struct tp_dst d = {.proto = proto, .addr = dst};
+	int err;
 
 	if (proto == TP_UDP || !dst)
 		return -EINVAL;
+	/* Remembered before the connection is asked for: whichever send or
+	 * connect opens it then checks the name. */
+	if (proto == TP_TLS &&
+	    (!t->tls ? (err = -EPROTONOSUPPORT) : (err = tp_tls_expect(t->tls, dst, name))) < 0)
+		return err;
 	return stream_send(t, &d, NULL, 0);
 }

@@ -99,7 +99,7 @@ struct tp_conn {
 };
 
 /* Bytes for a TCP/TLS connection owned by another worker, or (connect)
- * a connection to open, data then holding the TLS name ("" for none). */
+ * a connection to open. */
 struct tp_job {
 	struct tp_job *next;
 	uint64_t conn_id;
@@ -222,12 +222,11 @@ void tp_tcp_event(struct tp_worker *w, struct tp_conn *c, uint32_t events);
 /* Runs a queued send on its worker; frees the job or passes it on. */
 void tp_tcp_job(struct tp_worker *w, struct tp_job *job);
 /* Where a send goes: proto, the connection (0: any), the peer (NULL: only
- * that connection) and, for a TLS connection to open, the name to check. */
+ * that connection). */
 struct tp_dst {
 	enum tp_proto proto;
 	uint64_t conn_id;
 	const struct tp_addr *addr;
-	const char *name;
 };
 /* Sends on a connection of this worker (finding or opening it); buf NULL
  * only opens it. Returns 0, -errno, or TP_ELSEWHERE with *owner set when
@@ -243,10 +242,14 @@ extern const struct tp_stream_ops tp_stream_tls;
 void tp_tls_free(struct tp_tls *tls);
 /* True when TLS is set up with a certificate to serve (NULL: false). */
 bool tp_tls_can_serve(const struct tp_tls *tls);
-/* Gives new connection c its TLS session: the server side of a listener's
- * (name NULL), or the client side toward name (NULL: c->peer's address).
- * Returns 0 or -errno (the caller closes c). */
-int tp_tls_attach(struct tp_worker *w, struct tp_conn *c, bool server, const char *name);
+/* Gives new connection c its TLS session: the server side of a listener's,
+ * or the client side, checking the name tp_tls_expect gave c->peer (else
+ * its address). Returns 0 or -errno (the caller closes c). */
+int tp_tls_attach(struct tp_worker *w, struct tp_conn *c, bool server);
+/* Remembers name (NULL: none) as what the certificate of a TLS server at
+ * dst must name, for every connection opened to dst from now on. Returns
+ * 0, -EINVAL (name too long) or -ENOMEM. */
+int tp_tls_expect(struct tp_tls *tls, const struct tp_addr *dst, const char *name);
 /* Moves the handshake on; at its end the queued output is flushed. */
 void tp_tls_handshake(struct tp_worker *w, struct tp_conn *c);
 

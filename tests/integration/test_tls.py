@@ -105,6 +105,46 @@ def test_idle_timeout_and_size_limit_as_tcp(sipd_factory, pki):
     assert "message over max_msg" in s.text()
 
 
+def test_certificate_renewed_on_sighup(sipd_factory, pki, tmp_path):
+    """The certificate files are read again on SIGHUP: new connections get
+    the renewed certificate, an open connection carries on; a broken
+    file is refused and the certificate in use stays."""
+    import shutil
+    import signal
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    shutil.copy(pki.cert("rogue-server"), cert)
+    shutil.copy(pki.key("rogue-server"), key)
+    port = free_port()
+    s = sipd_factory("--listen", f"tls:127.0.0.1:{port}", "--tls-cert", str(cert),
+                     "--tls-key", str(key), "--auth", "off")
+    s.tls_port = port
+    wait_tls(s)
+    old = Tls(("127.0.0.1", port), pki.client_context(ca="rogue-ca"))
+    with pytest.raises(ssl.SSLCertVerificationError):
+        Tls(("127.0.0.1", port), pki.client_context())
+    shutil.copy(pki.cert("server"), cert)
+    shutil.copy(pki.key("server"), key)
+    s.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 5
+    while "TLS certificate and CA files read again" not in s.text():
+        assert time.monotonic() < deadline, s.text()
+        time.sleep(0.02)
+    c = Tls(("127.0.0.1", port), pki.client_context())
+    c.send(options(s, c))
+    assert c.recv().status == 200
+    old.send(options(s, old))
+    assert old.recv().status == 200
+    key.write_text("not a key\n")
+    s.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 5
+    while "TLS files refused" not in s.text():
+        assert time.monotonic() < deadline, s.text()
+        time.sleep(0.02)
+    c = Tls(("127.0.0.1", port), pki.client_context())
+    c.send(options(s, c))
+    assert c.recv().status == 200
+
+
 def s_client(port, *args):
     r = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", *args],
                        input="", capture_output=True, text=True, timeout=10)

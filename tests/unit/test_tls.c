@@ -118,8 +118,10 @@ static void on_recv(const struct tp_rx *rx, void *arg)
 	s->src = rx->src;
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
-	if (s->echo) /* the answer goes back on the request's connection */
-		assert_int_equal(tp_send(s->tp, rx->proto, NULL, rx->conn_id, rx->buf, rx->len), 0);
+	/* The answer goes back on the request's connection. Not asserted:
+	 * this is a worker thread, and the client may be gone already. */
+	if (s->echo)
+		(void)tp_send(s->tp, rx->proto, NULL, rx->conn_id, rx->buf, rx->len);
 }
 
 static bool wait_n(struct sink *s, unsigned n, unsigned ms)
