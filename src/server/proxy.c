@@ -1307,6 +1307,24 @@ void sipd_proxy_ack(struct sipd *s, const struct sip_msg *ack, const struct tsx_
 	sipd_send(s, to.proto, &to.addr, 0, buf, (size_t)n);
 }
 
+/* Over TCP or TLS, the connection the request came on is the way back
+ * (§18.2.2, RFC 5923): its source port is the rport we filled in, while
+ * the sent-by port is where a UA without a certificate listens for
+ * nothing. */
+static void stream_source(struct sipd *s, enum tp_proto proto, const struct sip_via *via,
+                          struct tp_addr *dst)
+{
+	struct tp_addr src;
+	char host[64];
+
+	if (proto == TP_UDP || !via->rport)
+		return;
+	tp_addr_host(dst, host, sizeof(host));
+	if (tp_addr_from_host(&src, sip_pl_cstr(host), via->rport) == 0 &&
+	    tp_conn_open(s->tp, proto, &src))
+		*dst = src;
+}
+
 void sipd_proxy_stray(struct sipd *s, const struct sip_msg *resp)
 {
 	/* A 2xx after its client transaction ended (a retransmission, or
@@ -1334,9 +1352,9 @@ void sipd_proxy_stray(struct sipd *s, const struct sip_msg *resp)
 	if (tp_response_dest(NULL, next, &dst, &conn) < 0 || sip_edit_new(&e, resp) < 0 ||
 	    sip_edit_via_pop(e) < 0 || (n = sip_edit_print(e, buf, sizeof(buf))) < 0)
 		return;
-	sipd_send(s,
-	          next->tp == SIP_TP_TLS   ? TP_TLS
-	          : next->tp == SIP_TP_TCP ? TP_TCP
-	                                   : TP_UDP,
-	          &dst, 0, buf, (size_t)n);
+	enum tp_proto proto = next->tp == SIP_TP_TLS   ? TP_TLS
+	                      : next->tp == SIP_TP_TCP ? TP_TCP
+	                                               : TP_UDP;
+	stream_source(s, proto, next, &dst);
+	sipd_send(s, proto, &dst, 0, buf, (size_t)n);
 }

@@ -220,3 +220,28 @@ def test_sips_domain_found_by_dns_must_prove_its_name(sipd_factory, pki, tmp_pat
     finally:
         dns.stop()
         far.close()
+
+
+def test_late_2xx_goes_back_on_the_callers_connection(sipd_factory, pki):
+    """A 2xx that comes after its client transaction ended (timer M: 64*T1,
+    640 ms with --t1 10) is forwarded statelessly by the next Via: to the
+    caller over the connection its INVITE came on (the rport sipd filled
+    in), not to its sent-by port, where it listens for nothing."""
+    s = tls_sipd(sipd_factory, pki, "--t1", "10")
+    bob = Tls(("127.0.0.1", s.tls_port), pki.client_context())
+    register(bob.send, bob.recv, bob.local, "bob",
+             f"<sip:bob@127.0.0.1:{bob.local[1]};transport=tls>", "TLS")
+    alice = Tls(("127.0.0.1", s.tls_port), pki.client_context())
+    # sent-by names a port nobody listens on; rport asks for the source
+    alice.send(sip.request("INVITE", "sip:bob@example.com", ("127.0.0.1", 9), transport="TLS",
+                           extra=["Contact: <sip:alice@127.0.0.1:9;transport=tls>"]))
+    raw = bob.recv_raw(5)
+    assert raw is not None and raw.startswith(b"INVITE "), s.text()[-3000:]
+    ok = reply_to(raw, 200, "OK")
+    bob.send(ok)
+    r = final(alice)
+    assert r is not None and r.status == 200, r
+    time.sleep(1.5)  # the client transaction is gone
+    bob.send(ok)
+    r = alice.recv(3)
+    assert r is not None and r.status == 200, s.text()[-3000:]
