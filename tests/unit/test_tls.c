@@ -84,7 +84,8 @@ static int group_setup(void **state)
 		return -1;
 	make_cert("ca", NULL, "/CN=test ca", NULL);
 	make_cert("rogue", NULL, "/CN=rogue ca", NULL);
-	make_cert("server", "ca", "/CN=localhost", "subjectAltName=IP:127.0.0.1,DNS:localhost");
+	make_cert("server", "ca", "/CN=localhost",
+	          "subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost");
 	make_cert("client", "ca", "/CN=alice", "extendedKeyUsage=clientAuth");
 	return 0;
 }
@@ -158,9 +159,9 @@ struct end {
 	struct tp_addr addr; /* the listener's, for a server */
 };
 
-/* A server listening on tls:127.0.0.1:0 with the server certificate,
- * echoing what it gets; or (server false) a client with tc only. */
-static void end_up(struct end *e, bool server, const struct tp_tls_cfg *tc)
+/* A server listening on spec (port 0) with the server certificate,
+ * echoing what it gets; or (spec NULL) a client with tc only. */
+static void end_up(struct end *e, const char *spec, const struct tp_tls_cfg *tc)
 {
 	struct tp_cfg cfg;
 	struct tp_addr any;
@@ -173,10 +174,10 @@ static void end_up(struct end *e, bool server, const struct tp_tls_cfg *tc)
 	cfg.workers = 2;
 	assert_int_equal(tp_new(&e->tp, &cfg, on_recv, NULL, &e->sink), 0);
 	e->sink.tp = e->tp;
-	e->sink.echo = server;
+	e->sink.echo = spec != NULL;
 	assert_int_equal(tp_tls_setup(e->tp, tc), 0);
-	if (server) {
-		assert_int_equal(tp_listen_spec_parse("tls:127.0.0.1:0", &p, &any), 0);
+	if (spec) {
+		assert_int_equal(tp_listen_spec_parse(spec, &p, &any), 0);
 		assert_int_equal(tp_listen(e->tp, TP_TLS, &any), 0);
 		e->addr = *tp_listener_addr(e->tp, 0, NULL);
 	}
@@ -190,14 +191,19 @@ static void end_down(struct end *e)
 	pthread_mutex_destroy(&e->sink.mu);
 }
 
-static void server_up(struct end *e, bool verify_client)
+static void server_at(struct end *e, const char *spec, bool verify_client)
 {
 	struct tp_tls_cfg tc = {.cert = path("server", "crt"),
 	                        .key = path("server", "key"),
 	                        .ca = path("ca", "crt"),
 	                        .verify_client = verify_client};
 
-	end_up(e, true, &tc);
+	end_up(e, spec, &tc);
+}
+
+static void server_up(struct end *e, bool verify_client)
+{
+	server_at(e, "tls:127.0.0.1:0", verify_client);
 }
 
 static void client_up(struct end *e, const char *ca, const char *cert)
@@ -208,7 +214,7 @@ static void client_up(struct end *e, const char *ca, const char *cert)
 		tc.cert = path(cert, "crt");
 		tc.key = path(cert, "key");
 	}
-	end_up(e, false, &tc);
+	end_up(e, NULL, &tc);
 }
 
 /* ---- tests -------------------------------------------------------------------- */
@@ -245,13 +251,12 @@ static void test_spec_and_setup(void **state)
 
 /* A UA's use: connect on demand, the answer on the same connection, the
  * connection reused for the next send. */
-static void test_client_connects_on_demand(void **state)
+static void on_demand_case(const char *spec)
 {
 	struct end srv, cli;
 	struct tp_addr first;
 
-	(void)state;
-	server_up(&srv, false);
+	server_at(&srv, spec, false);
 	client_up(&cli, "ca", NULL);
 	assert_false(tp_conn_open(cli.tp, TP_TLS, &srv.addr));
 	assert_int_equal(tp_send(cli.tp, TP_TLS, &srv.addr, 0, MSG, strlen(MSG)), 0);
@@ -267,6 +272,13 @@ static void test_client_connects_on_demand(void **state)
 	assert_true(tp_addr_eq(&first, &srv.sink.src)); /* the same connection */
 	end_down(&cli);
 	end_down(&srv);
+}
+
+static void test_client_connects_on_demand(void **state)
+{
+	(void)state;
+	on_demand_case("tls:127.0.0.1:0");
+	on_demand_case("tls:[::1]:0");
 }
 
 /* A client with CA file ca (and certificate cert) sends to a server
