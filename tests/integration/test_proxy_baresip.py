@@ -75,6 +75,20 @@ def call(caller, callee, ender, srv):
         assert abs(freq - q.freq) < 0.1 * q.freq, (p.aor, freq, q.freq)
 
 
+def calls_both_ways(alice, bob, srv):
+    """Once both registered, alice calls bob and bob (the callee) hangs up,
+    then bob calls alice and hangs up (the caller); both phones stop
+    cleanly (stopped whatever happens)."""
+    try:
+        assert wait_until(lambda: alice.registered() and bob.registered(), 10, step=0.2), \
+            logs(alice, bob, srv=srv)
+        call(alice, bob, bob, srv)
+        call(bob, alice, bob, srv)
+    finally:
+        rcs = [alice.stop(), bob.stop()]
+    assert rcs == [0, 0], logs(alice, bob)
+
+
 def test_two_baresip_phones_call_each_other_through_sipd(sipd_factory, dsn, tmp_path):
     add_users(dsn, ["alice@example.com", "bob@example.com"], PASSWORD)
     srv = sipd_factory("--location", dsn, *MD5_ONLY)
@@ -86,13 +100,4 @@ def test_two_baresip_phones_call_each_other_through_sipd(sipd_factory, dsn, tmp_
     except Exception:
         alice.stop()
         raise
-    try:
-        assert wait_until(lambda: alice.registered() and bob.registered(), 10, step=0.2), \
-            logs(alice, bob, srv=srv)
-        # First call: alice calls bob, bob (the callee) hangs up.
-        call(alice, bob, bob, srv)
-        # Second call: bob calls alice, bob (the caller) hangs up.
-        call(bob, alice, bob, srv)
-    finally:
-        rcs = [alice.stop(), bob.stop()]
-    assert rcs == [0, 0], logs(alice, bob)
+    calls_both_ways(alice, bob, srv)

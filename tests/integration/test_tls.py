@@ -29,11 +29,15 @@ def tls_sipd(sipd_factory, pki, *extra, **kw):
     return s
 
 
-def wait_tls(s):
+def wait_log(s, text):
     deadline = time.monotonic() + 5
-    while "listening on TLS" not in s.text():
+    while text not in s.text():
         assert time.monotonic() < deadline, s.text()
         time.sleep(0.02)
+
+
+def wait_tls(s):
+    wait_log(s, "listening on TLS")
 
 
 def options(s, c, cseq=1, body=b""):
@@ -125,10 +129,7 @@ def test_certificate_renewed_on_sighup(sipd_factory, pki, tmp_path):
     shutil.copy(pki.cert("server"), cert)
     shutil.copy(pki.key("server"), key)
     s.proc.send_signal(signal.SIGHUP)
-    deadline = time.monotonic() + 5
-    while "TLS certificate and CA files read again" not in s.text():
-        assert time.monotonic() < deadline, s.text()
-        time.sleep(0.02)
+    wait_log(s, "TLS certificate and CA files read again")
     c = Tls(("127.0.0.1", port), pki.client_context())
     c.send(options(s, c))
     assert c.recv().status == 200
@@ -136,10 +137,7 @@ def test_certificate_renewed_on_sighup(sipd_factory, pki, tmp_path):
     assert old.recv().status == 200
     key.write_text("not a key\n")
     s.proc.send_signal(signal.SIGHUP)
-    deadline = time.monotonic() + 5
-    while "TLS files refused" not in s.text():
-        assert time.monotonic() < deadline, s.text()
-        time.sleep(0.02)
+    wait_log(s, "TLS files refused")
     c = Tls(("127.0.0.1", port), pki.client_context())
     c.send(options(s, c))
     assert c.recv().status == 200

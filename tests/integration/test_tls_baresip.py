@@ -10,13 +10,13 @@ and trusts the test CA (sip_cafile). Neither phone is reachable except
 over the TLS connection it registered on, so each INVITE, ACK and BYE
 that reaches a phone came down that connection (connection reuse, RFC
 5626 / RFC 5923); sipd's log shows no other connection opened to them.
-The calls themselves are test_proxy_baresip.call(): each side decodes the
+The calls are test_proxy_baresip.calls_both_ways(): each side decodes the
 other's tone, and the BYE of either side ends the call on the other."""
 import pytest
 
 from conftest import free_port
-from peers import BaresipPhone, wait_until
-from test_proxy_baresip import call, logs
+from peers import BaresipPhone
+from test_proxy_baresip import calls_both_ways
 from tlsutil import Pki
 
 
@@ -54,16 +54,7 @@ def test_two_baresip_phones_call_over_tls(sipd_factory, pki, tmp_path):
     # "sip:sips:..." of it); a bare user@domain gets the account's scheme
     # and transport.
     alice.aor, bob.aor = "alice@example.com", "bob@example.com"
-    try:
-        assert wait_until(lambda: alice.registered() and bob.registered(), 10, step=0.2), \
-            logs(alice, bob, srv=srv)
-        # Alice calls Bob; Bob hangs up.
-        call(alice, bob, bob, srv)
-        # Bob calls Alice; he hangs up again.
-        call(bob, alice, bob, srv)
-    finally:
-        rcs = [alice.stop(), bob.stop()]
-    assert rcs == [0, 0], logs(alice, bob)
+    calls_both_ways(alice, bob, srv)
     text = srv.text()
     # Only the phones' own connections: sipd never opened one to them.
     assert "transport: tls: connection " in text
