@@ -293,7 +293,10 @@ static void expire_slow(struct tp_worker *w)
 	for (c = w->lru_head; c; c = next) {
 		next = c->lru_next;
 		if (c->partial_since && w->now - c->partial_since >= limit)
-			tp_conn_close(w, c, "a message not completed in time (slow sender)");
+			tp_conn_close(w, c,
+			              c->handshaking
+			                      ? "TLS handshake not completed in time"
+			                      : "a message not completed in time (slow sender)");
 	}
 }
 

@@ -361,6 +361,9 @@ int tp_tls_attach(struct tp_worker *w, struct tp_conn *c, bool server)
 		SSL_set_connect_state(ssl);
 	c->ssl = ssl;
 	c->handshaking = true;
+	/* A handshake is bound by msg_timeout_ms as a message is (conn.c):
+	 * a peer dribbling its ClientHello never idles either. */
+	c->partial_since = w->now ? w->now : 1;
 	return 0;
 }
 
@@ -407,6 +410,7 @@ void tp_tls_handshake(struct tp_worker *w, struct tp_conn *c)
 	r = SSL_do_handshake(c->ssl);
 	if (r == 1) {
 		c->handshaking = false;
+		c->partial_since = 0;
 		tp_conn_touch(w, c);
 		log_established(c);
 		tp_conn_flush(w, c); /* what was sent meanwhile */

@@ -143,6 +143,23 @@ def test_certificate_renewed_on_sighup(sipd_factory, pki, tmp_path):
     assert c.recv().status == 200
 
 
+def test_handshake_bound_by_message_timeout(sipd_factory, pki):
+    """A peer that opens a connection and dribbles (or never sends) its
+    handshake is closed after --tcp-msg-timeout, as a slow message is,
+    long before --tcp-idle."""
+    import socket
+    s = tls_sipd(sipd_factory, pki, "--tcp-msg-timeout", "1000", "--tcp-idle", "60000")
+    silent = socket.create_connection(("127.0.0.1", s.tls_port))
+    silent.sendall(b"\x16\x03\x01")  # the first bytes of a ClientHello, no more
+    silent.settimeout(10)  # well before --tcp-idle: a timeout raises
+    assert silent.recv(16) == b""
+    silent.close()
+    wait_log(s, "TLS handshake not completed in time")
+    c = Tls(("127.0.0.1", s.tls_port), pki.client_context())
+    c.send(options(s, c))
+    assert c.recv().status == 200
+
+
 def s_client(port, *args):
     r = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", *args],
                        input="", capture_output=True, text=True, timeout=10)
