@@ -24,6 +24,12 @@ struct sip_frame {
  * bytes are looked at once. Zero it to start; reset after each item. */
 struct sip_framer {
 	size_t scanned;
+	/* The stream's far end sends pings (we accepted its connection): a
+	 * lone CRLF at the end of what arrived waits for the bytes after it,
+	 * so a ping split after its first CRLF is still a ping (RFC 5626
+	 * §4.4.1 wants every ping answered). A client's framer leaves it off:
+	 * to it a lone CRLF is the pong it waits for. */
+	bool pings;
 };
 
 /* Looks at the unconsumed bytes of a stream. Returns 0 with *f filled, or

@@ -74,12 +74,12 @@ static long content_length(const char *buf, size_t n, size_t max_len)
 	return clen;
 }
 
-static int keepalive(const char *buf, size_t len, struct sip_frame *f)
+static int keepalive(const struct sip_framer *fr, const char *buf, size_t len, struct sip_frame *f)
 {
 	if (len >= 4 && memcmp(buf, "\r\n\r\n", 4) == 0) {
 		f->kind = SIP_FRAME_PING;
 		f->len = 4;
-	} else if (len == 3 && buf[2] == '\r') {
+	} else if ((len == 3 && buf[2] == '\r') || (len == 2 && fr->pings)) {
 		f->kind = SIP_FRAME_NEED_MORE; /* maybe the rest of a ping */
 		f->len = 0;
 	} else {
@@ -100,7 +100,7 @@ int sip_frame_next(struct sip_framer *fr, const char *buf, size_t len, size_t ma
 	if (len == 0 || (len == 1 && buf[0] == '\r'))
 		return 0;
 	if (buf[0] == '\r' && buf[1] == '\n')
-		return keepalive(buf, len, f);
+		return keepalive(fr, buf, len, f);
 	hdr = find_hdr_end(fr, buf, len);
 	if (hdr == 0)
 		return len > max_len ? SIP_ERR_TOO_BIG : 0;

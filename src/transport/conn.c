@@ -338,6 +338,7 @@ struct tp_conn *tp_conn_new(struct tp_worker *w, int fd, enum tp_proto proto,
 	c->worker = w->idx;
 	c->connecting = c->want_out = connecting;
 	c->per_source = !connecting && w->t->index.max_per_source;
+	c->fr.pings = !connecting; /* the far end of an accepted connection pings */
 	if ((*err = index_add(&w->t->index, c)) < 0)
 		goto fail;
 	if ((*err = tp_worker_watch(w, &c->io, EPOLLIN | (connecting ? EPOLLOUT : 0))) < 0) {

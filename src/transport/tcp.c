@@ -286,8 +286,8 @@ static void frames(struct tp_worker *w, struct tp_conn *c)
 		return;
 	/* The clock of msg_timeout_ms (conn.c): from the first byte of the
 	 * message still unfinished. */
-	if (off == c->in_len)
-		c->partial_since = 0;
+	if (off == c->in_len || (c->in_len - off == 2 && !memcmp(c->in + off, "\r\n", 2)))
+		c->partial_since = 0; /* nothing, or a keep-alive CRLF held back */
 	else if (off || !c->partial_since)
 		c->partial_since = w->now ? w->now : 1;
 	if (off == 0)

@@ -49,6 +49,23 @@ def test_keepalive_ping_pong(sipd):
     assert c.recv().status == 200
 
 
+def test_keepalive_ping_split_across_reads_is_answered(sipd):
+    # RFC 5626 §4.4.1: every ping gets its pong, however TCP cuts it.
+    import time
+    c = sip.Tcp((sipd.host, sipd.port))
+    c.sock.settimeout(0.5)
+    c.send(b"\r\n")
+    time.sleep(0.3)  # sipd reads the first CRLF alone
+    c.send(b"\r\n")
+    assert c.sock.recv(16) == b"\r\n"
+    # A lone CRLF before a message is whitespace: the message is answered.
+    c.send(b"\r\n")
+    time.sleep(0.3)
+    c.send(options(sipd, c))
+    c.sock.settimeout(2)
+    assert c.recv().status == 200
+
+
 def test_peer_closing_mid_message_harms_no_one(sipd):
     a = sip.Tcp((sipd.host, sipd.port))
     b = sip.Tcp((sipd.host, sipd.port))

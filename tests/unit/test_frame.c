@@ -412,6 +412,32 @@ static void test_body_split(void **state)
 	check_parse(s, f.len, &samples[2]);
 }
 
+/* On a connection whose far end pings (one sipd accepted), a ping split
+ * after its first CRLF is still a ping: the lone CRLF waits for what
+ * follows; CRLF then a message is a pong (leading whitespace) and the
+ * message. A client's framer takes the lone CRLF as its pong at once. */
+static void test_split_ping_held_for_pinging_peers(void **state)
+{
+	struct sip_framer server = {.pings = true}, client = {0};
+	struct sip_frame f;
+	char buf[512];
+
+	(void)state;
+	assert_int_equal(sip_frame_next(&server, "\r\n", 2, MAX_LEN, &f), 0);
+	assert_int_equal(f.kind, SIP_FRAME_NEED_MORE);
+	assert_int_equal(sip_frame_next(&server, "\r\n\r\n", 4, MAX_LEN, &f), 0);
+	assert_int_equal(f.kind, SIP_FRAME_PING);
+	assert_int_equal(f.len, 4);
+	snprintf(buf, sizeof(buf), "\r\n%s", MESSAGE_MSG);
+	assert_int_equal(sip_frame_next(&server, buf, strlen(buf), MAX_LEN, &f), 0);
+	assert_int_equal(f.kind, SIP_FRAME_PONG);
+	assert_int_equal(f.len, 2);
+	assert_int_equal(sip_frame_next(&server, buf + 2, strlen(buf) - 2, MAX_LEN, &f), 0);
+	assert_int_equal(f.kind, SIP_FRAME_MESSAGE);
+	assert_int_equal(sip_frame_next(&client, "\r\n", 2, MAX_LEN, &f), 0);
+	assert_int_equal(f.kind, SIP_FRAME_PONG);
+}
+
 /* Builds "OPTIONS ... <clen lines> \r\n <body>" into buf. */
 static size_t with_clen(char *buf, size_t cap, const char *clen_lines, const char *body)
 {
@@ -604,6 +630,7 @@ int main(void)
 	        cmocka_unit_test(test_clen_errors),
 	        cmocka_unit_test(test_too_big),
 	        cmocka_unit_test(test_body_with_crlfcrlf),
+	        cmocka_unit_test(test_split_ping_held_for_pinging_peers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
