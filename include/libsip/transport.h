@@ -146,6 +146,14 @@ void tp_free(struct tp *t);
 int tp_send(struct tp *t, enum tp_proto proto, const struct tp_addr *dst, uint64_t conn_id,
             const char *buf, size_t len);
 
+/* An outgoing TCP/TLS connection that failed before it was of use (the
+ * connect refused or timed out, the TLS handshake refused): the bytes
+ * queued for peer are lost. Called on a worker thread, no lock held. */
+typedef void (*tp_conn_error_fn)(enum tp_proto proto, const struct tp_addr *peer, void *arg);
+
+/* Reports such failures to fn (with tp_new's arg); set before tp_start. */
+void tp_set_conn_error(struct tp *t, tp_conn_error_fn fn);
+
 /* ---- TLS (tls.c) ------------------------------------------------------------ */
 
 /* TLS for a transport: the files are read by tp_tls_setup. A server needs

@@ -183,6 +183,11 @@ int tsx_client_new(struct tsx_layer *l, struct tsx **out, const char *buf, size_
  * has its final response already, or an error of tsx_client_new(). */
 int tsx_client_cancel(struct tsx *ict, tsx_resp_fn cb, void *arg);
 
+/* The transport lost what was queued for peer (tp_set_conn_error): every
+ * client transaction waiting to reach it over proto ends as after a
+ * failed send (503 to its TU), now rather than by timer B/F. */
+void tsx_layer_peer_failed(struct tsx_layer *l, enum tp_proto proto, const struct tp_addr *addr);
+
 /* ---- common ----------------------------------------------------------------- */
 
 void tsx_ref(struct tsx *t);

@@ -138,6 +138,15 @@ static void on_recv(const struct tp_rx *rx, void *arg)
 	tsx_layer_recv(s->tsx, m, &peer);
 }
 
+/* A connection sipd opened failed before use (refused, a certificate
+ * refused): the branches waiting on it get their 503 now. */
+static void on_conn_error(enum tp_proto proto, const struct tp_addr *peer, void *arg)
+{
+	struct sipd *s = arg;
+
+	tsx_layer_peer_failed(s->tsx, proto, peer);
+}
+
 static void on_oversize(const struct tp_rx *rx, void *arg)
 {
 	struct sipd *s = arg;
@@ -358,6 +367,7 @@ int sipd_init(struct sipd *s, const struct sipd_cfg *cfg)
 	 * timers armed before the first worker tick would count from zero. */
 	tsx_layer_tick(s->tsx, 0, 1, tp_now_ms());
 	tp_set_tick(s->tp, 10, on_tick, s);
+	tp_set_conn_error(s->tp, on_conn_error);
 	return 0;
 }
 

@@ -293,6 +293,49 @@ void tsx_layer_recv(struct tsx_layer *l, const struct sip_msg *m, const struct t
 		recv_response(l, m, from);
 }
 
+/* ---- transport failures ----------------------------------------------------------- */
+
+/* A client transaction that a transport failure toward addr concerns:
+ * its request (or ACK) may still be on its way there. */
+static bool waits_on(const struct tsx *t, enum tp_proto proto, const struct tp_addr *addr)
+{
+	bool client = t->kind == TSX_CLIENT || t->kind == TSX_CLIENT_INVITE;
+	bool waiting = t->state == TSX_CALLING || t->state == TSX_TRYING;
+
+	return client && waiting && t->peer.proto == proto && tp_addr_eq(&t->peer.addr, addr);
+}
+
+void tsx_layer_peer_failed(struct tsx_layer *l, enum tp_proto proto, const struct tp_addr *addr)
+{
+	/* Rare (a refused connection or certificate): a walk of every shard
+	 * is cheaper than an index by peer kept for it on every request. A
+	 * batch at a time, as timers are: a failed transaction is no longer
+	 * a candidate, so each pass finds only the ones left. */
+	for (unsigned s = 0; s < l->nshards; s++) {
+		struct tsx_shard *sh = &l->shards[s];
+		size_t n;
+
+		do {
+			struct tsx_fx fx;
+
+			n = 0;
+			if (__atomic_load_n(&sh->count, __ATOMIC_RELAXED) == 0)
+				break;
+			tsx_fx_init(&fx, l, sh);
+			pthread_mutex_lock(&sh->mu);
+			for (size_t b = 0; b < sh->nbuckets && n < TSX_FX_BATCH; b++)
+				for (struct tsx *t = sh->buckets[b]; t && n < TSX_FX_BATCH;
+				     t = t->hnext)
+					if (waits_on(t, proto, addr)) {
+						t->m->tp_error(t, &fx);
+						n++;
+					}
+			pthread_mutex_unlock(&sh->mu);
+			tsx_fx_run(&fx);
+		} while (n == TSX_FX_BATCH);
+	}
+}
+
 /* ---- time ------------------------------------------------------------------------------ */
 
 /* Fires the due timers of one shard, a batch at a time: the effects of a

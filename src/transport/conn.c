@@ -339,6 +339,7 @@ struct tp_conn *tp_conn_new(struct tp_worker *w, int fd, enum tp_proto proto,
 	c->connecting = c->want_out = connecting;
 	c->per_source = !connecting && w->t->index.max_per_source;
 	c->fr.pings = !connecting; /* the far end of an accepted connection pings */
+	c->outgoing = connecting;
 	if ((*err = index_add(&w->t->index, c)) < 0)
 		goto fail;
 	if ((*err = tp_worker_watch(w, &c->io, EPOLLIN | (connecting ? EPOLLOUT : 0))) < 0) {
@@ -373,6 +374,10 @@ void tp_conn_close(struct tp_worker *w, struct tp_conn *c, const char *why)
 	/* Freed after the current epoll batch, which may still name it. */
 	c->lru_next = w->grave;
 	w->grave = c;
+	/* What was queued for it will never go: the layer above learns it
+	 * now, not by its timers (a refused certificate, a dead port). */
+	if (c->outgoing && !c->served && w->t->conn_error)
+		w->t->conn_error(c->proto, &c->peer, w->t->arg);
 }
 
 void tp_conn_reap(struct tp_worker *w)
@@ -454,6 +459,7 @@ int tp_conn_write(struct tp_worker *w, struct tp_conn *c, const char *buf, size_
 		}
 		if (n < 0)
 			n = 0;
+		c->served |= n > 0;
 		tp_conn_touch(w, c);
 		if ((size_t)n == len)
 			return 0;
@@ -479,6 +485,7 @@ void tp_conn_flush(struct tp_worker *w, struct tp_conn *c)
 			return;
 		}
 		c->out_off += (size_t)n;
+		c->served |= n > 0;
 		tp_conn_touch(w, c);
 	}
 	c->out_off = c->out_len = 0;

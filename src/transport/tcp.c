@@ -316,6 +316,7 @@ static bool read_once(struct tp_worker *w, struct tp_conn *c)
 		return false;
 	}
 	c->in_len += (size_t)n;
+	c->served = true;
 	tp_conn_touch(w, c);
 	frames(w, c);
 	return !c->dead;

@@ -344,3 +344,8 @@ int tp_connect(struct tp *t, enum tp_proto proto, const struct tp_addr *dst, con
 		return err;
 	return stream_send(t, &d, NULL, 0);
 }
+
+void tp_set_conn_error(struct tp *t, tp_conn_error_fn fn)
+{
+	t->conn_error = fn;
+}

@@ -90,6 +90,8 @@ struct tp_conn {
 	bool dead;              /* closed: its events in this epoll batch are stale */
 	bool want_out;          /* EPOLLOUT is armed */
 	bool per_source;        /* accepted: counted in the index's per-source counts */
+	bool outgoing;          /* we opened it: a failure before it served is reported */
+	bool served;            /* a message went out or came in over it */
 	uint64_t partial_since; /* when the unfinished message in `in` began, 0: none */
 	struct sip_framer fr;
 	char *in;
@@ -155,6 +157,7 @@ struct tp {
 	struct tp_cfg cfg;
 	tp_recv_fn recv;
 	tp_oversize_fn oversize;
+	tp_conn_error_fn conn_error;
 	void *arg;
 	tp_tick_fn tick;
 	void *tick_arg;

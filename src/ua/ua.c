@@ -30,6 +30,15 @@ static void on_recv(const struct tp_rx *rx, void *arg)
 	tsx_layer_recv(ua->tsx, m, &from);
 }
 
+/* A connection we opened failed before use (a dead port, a server
+ * certificate refused): its requests fail now (503), not by timer F. */
+static void on_conn_error(enum tp_proto proto, const struct tp_addr *peer, void *arg)
+{
+	struct ua *ua = arg;
+
+	tsx_layer_peer_failed(ua->tsx, proto, peer);
+}
+
 static void on_tick(unsigned worker, uint64_t now_ms, void *arg)
 {
 	struct ua *ua = arg;
@@ -158,6 +167,7 @@ int ua_start(struct ua *ua, const struct ua_cfg *cfg)
 	ua->tcp = *tp_listener_addr(ua->tp, 1, &proto);
 	tsx_layer_tick(ua->tsx, 0, 1, tp_now_ms());
 	tp_set_tick(ua->tp, 10, on_tick, ua);
+	tp_set_conn_error(ua->tp, on_conn_error);
 	return tp_start(ua->tp);
 }
 
