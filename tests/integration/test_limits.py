@@ -197,13 +197,16 @@ def test_connections_per_source_capped(sipd_factory):
     srv = sipd_factory("--max-conns-per-source", "5")
     conns = [tcp_from("127.0.0.2", srv) for _ in range(8)]
     try:
+        # Two workers accept from the backlog side by side: which five get
+        # in is theirs to decide, how many is not.
         got = [options_over(s, srv) for s in conns]
-        assert got == [200] * 5 + [None] * 3, got
+        assert sorted(got, key=str) == [200] * 5 + [None] * 3, got
         other = tcp_from("127.0.0.1", srv)  # another source is not affected
         assert options_over(other, srv) == 200
         other.close()
-        for s in conns[:5]:
-            s.close()
+        for s, status in zip(conns, got):
+            if status == 200:
+                s.close()
         time.sleep(0.3)  # the server sees them go
         again = tcp_from("127.0.0.2", srv)
         assert options_over(again, srv) == 200, "room again once they closed"
