@@ -133,14 +133,20 @@ static int identity(struct app *a)
 	return 0;
 }
 
+/* The UA core's settings among the program's. */
+static struct ua_cfg ua_cfg_of(const struct sipua_cfg *cfg)
+{
+	return (struct ua_cfg){.local = cfg->listen,
+	                       .dns = cfg->dns,
+	                       .tls_ca = cfg->tls_ca,
+	                       .tls_cert = cfg->tls_cert,
+	                       .tls_key = cfg->tls_key,
+	                       .tsx = cfg->tsx};
+}
+
 static int start(struct app *a, struct sipua_cfg *cfg)
 {
-	struct ua_cfg uc = {.local = cfg->listen,
-	                    .dns = cfg->dns,
-	                    .tls_ca = cfg->tls_ca,
-	                    .tls_cert = cfg->tls_cert,
-	                    .tls_key = cfg->tls_key,
-	                    .tsx = cfg->tsx};
+	struct ua_cfg uc = ua_cfg_of(cfg);
 	struct media_engine_cfg mc = {.port_min = cfg->rtp_lo, .port_max = cfg->rtp_hi};
 	pthread_mutexattr_t attr;
 	char err[256];
@@ -387,12 +393,7 @@ static int begin(struct app *a)
 
 static int run_options(struct sipua_cfg *cfg)
 {
-	struct ua_cfg uc = {.local = cfg->listen,
-	                    .dns = cfg->dns,
-	                    .tls_ca = cfg->tls_ca,
-	                    .tls_cert = cfg->tls_cert,
-	                    .tls_key = cfg->tls_key,
-	                    .tsx = cfg->tsx};
+	struct ua_cfg uc = ua_cfg_of(cfg);
 	struct ua ua;
 	int rc;
 
