@@ -46,6 +46,9 @@ const char *tp_addr_str(const struct tp_addr *addr, char *buf, size_t cap);
 void tp_addr_host(const struct tp_addr *addr, char *buf, size_t cap);
 uint16_t tp_addr_port(const struct tp_addr *addr);
 bool tp_addr_eq(const struct tp_addr *a, const struct tp_addr *b);
+/* The address as 16 bytes of IPv6 (IPv4 as ::ffff:a.b.c.d), so that a
+ * dual-stack peer compares equal in either form. false for no IP. */
+bool tp_addr_ip16(const struct tp_addr *a, uint8_t out[16]);
 const char *tp_proto_name(enum tp_proto p); /* "UDP", "TCP", "TLS" */
 
 /* ---- configuration ------------------------------------------------------- */

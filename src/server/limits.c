@@ -63,19 +63,6 @@ void limits_free(struct limits *l)
 	free(l);
 }
 
-static void source_of(const struct tp_addr *a, uint8_t out[16])
-{
-	const struct sockaddr *sa = (const struct sockaddr *)&a->ss;
-
-	memset(out, 0, 16);
-	if (sa->sa_family == AF_INET6) {
-		memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
-		return;
-	}
-	out[10] = out[11] = 0xff;
-	memcpy(out + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-}
-
 /* The two candidate slots of an address: the second differs from the
  * first only in bits at or above log2(LOCKS), so both are under the
  * first's lock. */
@@ -111,12 +98,12 @@ static struct slot *find(struct slot *c[2], const uint8_t addr[16], int64_t now,
 enum limit_verdict limits_check(struct limits *l, const struct tp_addr *src, double rate,
                                 double burst, int64_t now_ms)
 {
-	uint8_t addr[16];
+	uint8_t addr[16] = {0};
 	struct slot *c[2];
 	size_t first;
 	enum limit_verdict v = LIMIT_PASS;
 
-	source_of(src, addr);
+	tp_addr_ip16(src, addr);
 	candidates(l, addr, &first, c);
 	pthread_mutex_t *mu = &l->locks[first % LOCKS];
 	pthread_mutex_lock(mu);
@@ -143,11 +130,11 @@ enum limit_verdict limits_check(struct limits *l, const struct tp_addr *src, dou
 
 void limits_told(struct limits *l, const struct tp_addr *src)
 {
-	uint8_t addr[16];
+	uint8_t addr[16] = {0};
 	struct slot *c[2], *s;
 	size_t first;
 
-	source_of(src, addr);
+	tp_addr_ip16(src, addr);
 	candidates(l, addr, &first, c);
 	pthread_mutex_lock(&l->locks[first % LOCKS]);
 	if ((s = existing(c, addr)))

@@ -184,9 +184,7 @@ const char *tp_addr_str(const struct tp_addr *addr, char *buf, size_t cap)
 	return buf;
 }
 
-/* The address as 16 bytes of IPv6 (IPv4 as ::ffff:a.b.c.d), so that a
- * dual-stack peer compares equal in either form. false for no IP. */
-static bool ip16(const struct tp_addr *a, uint8_t out[16])
+bool tp_addr_ip16(const struct tp_addr *a, uint8_t out[16])
 {
 	if (a->ss.ss_family == AF_INET6) {
 		memcpy(out, &((const struct sockaddr_in6 *)&a->ss)->sin6_addr, 16);
@@ -205,7 +203,7 @@ bool tp_addr_ip_eq(const struct tp_addr *a, const struct tp_addr *b)
 {
 	uint8_t x[16], y[16];
 
-	return ip16(a, x) && ip16(b, y) && memcmp(x, y, 16) == 0;
+	return tp_addr_ip16(a, x) && tp_addr_ip16(b, y) && memcmp(x, y, 16) == 0;
 }
 
 bool tp_addr_eq(const struct tp_addr *a, const struct tp_addr *b)
@@ -221,7 +219,7 @@ uint64_t tp_addr_hash(const struct tp_addr *a)
 	uint16_t port = tp_addr_port(a);
 	const uint8_t pb[2] = {(uint8_t)(port & 0xff), (uint8_t)(port >> 8)};
 
-	if (!ip16(a, ip))
+	if (!tp_addr_ip16(a, ip))
 		memset(ip, 0, sizeof(ip));
 	return sip_fnv1a(sip_fnv1a(SIP_FNV_BASIS, ip, sizeof(ip)), pb, sizeof(pb));
 }

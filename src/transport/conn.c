@@ -103,17 +103,6 @@ static void grow(struct tp_index *ix)
 
 /* ---- connections per source (under the index mutex) ---- */
 
-static void source_bytes(const struct tp_addr *a, uint8_t out[16])
-{
-	memset(out, 0, 16);
-	if (a->ss.ss_family == AF_INET6) {
-		memcpy(out, &((const struct sockaddr_in6 *)&a->ss)->sin6_addr, 16);
-		return;
-	}
-	out[10] = out[11] = 0xff;
-	memcpy(out + 12, &((const struct sockaddr_in *)&a->ss)->sin_addr, 4);
-}
-
 /* The slot of addr, or the free slot where it would go. The table holds
  * at most max_conns addresses in twice as many slots: a free one is
  * always found. */
@@ -129,10 +118,10 @@ static size_t src_slot(const struct tp_index *ix, const uint8_t addr[16])
 /* One more connection from c's peer, unless it has max_per_source. */
 static bool src_take(struct tp_index *ix, const struct tp_conn *c)
 {
-	uint8_t addr[16];
+	uint8_t addr[16] = {0};
 	size_t i;
 
-	source_bytes(&c->peer, addr);
+	tp_addr_ip16(&c->peer, addr);
 	i = src_slot(ix, addr);
 	if (ix->src[i].n >= ix->max_per_source)
 		return false;
@@ -145,10 +134,10 @@ static bool src_take(struct tp_index *ix, const struct tp_conn *c)
  * deletion keeps every other address reachable by its probe). */
 static void src_give(struct tp_index *ix, const struct tp_conn *c)
 {
-	uint8_t addr[16];
+	uint8_t addr[16] = {0};
 	size_t i, j, home;
 
-	source_bytes(&c->peer, addr);
+	tp_addr_ip16(&c->peer, addr);
 	i = src_slot(ix, addr);
 	if (!ix->src[i].n || --ix->src[i].n)
 		return;
