@@ -7,8 +7,9 @@
  * one fixed-size record per binding, then every string (the AOR once, then
  * each binding's strings back to back, lengths in the records). An update
  * builds the new block and frees the old one; a lookup copies the block's
- * string bytes with one memcpy. One malloc per AOR, about 100 bytes per
- * binding beyond its strings, no pointer per string.
+ * string bytes with one memcpy. One block per AOR, about 100 bytes per
+ * binding beyond its strings, no pointer per string. Blocks come from the
+ * index's own slabs (slab.h), away from the heap requests churn through.
  */
 #include <pthread.h>
 #include <stdalign.h>
@@ -17,6 +18,7 @@
 
 #include "libsip/uri.h"
 #include "location/index.h"
+#include "location/slab.h"
 
 #define SHARDS 256u
 #define BUCKETS_INITIAL 16u
@@ -66,11 +68,13 @@ struct ix_shard {
 	struct ix_aor **bucket;
 	size_t nbucket; /* a power of two */
 	size_t naor;
-	int64_t min_expires; /* no binding of the shard expires before this */
+	int64_t min_expires;    /* no binding of the shard expires before this */
+	struct slab_pool *slab; /* the index's: every block comes from it */
 };
 
 struct loc_index {
 	struct ix_shard *shard; /* [SHARDS] */
+	struct slab_pool *slab;
 };
 
 /* ---- sets and views ------------------------------------------------------------ */
@@ -156,8 +160,19 @@ static char *block_chars(const struct ix_aor *a)
 
 /* A block for aor holding b[0..n) (already sorted), or NULL when out of
  * memory. */
-static struct ix_aor *block_new(struct sip_pl aor, uint32_t hash, const struct loc_binding *b,
-                                size_t n)
+static size_t block_size(const struct ix_aor *a)
+{
+	return sizeof(*a) + a->n * sizeof(a->rec[0]) + a->nchars;
+}
+
+static void block_free(struct ix_shard *sh, struct ix_aor *a)
+{
+	if (a)
+		slab_release(sh->slab, a, block_size(a));
+}
+
+static struct ix_aor *block_new(struct ix_shard *sh, struct sip_pl aor, uint32_t hash,
+                                const struct loc_binding *b, size_t n)
 {
 	size_t chars = aor.len;
 
@@ -166,7 +181,7 @@ static struct ix_aor *block_new(struct sip_pl aor, uint32_t hash, const struct l
 			chars += cfield(&b[i], k).len;
 	if (chars > UINT32_MAX || n > UINT32_MAX)
 		return NULL;
-	struct ix_aor *a = malloc(sizeof(*a) + n * sizeof(a->rec[0]) + chars);
+	struct ix_aor *a = slab_alloc(sh->slab, sizeof(*a) + n * sizeof(a->rec[0]) + chars);
 	if (!a)
 		return NULL;
 	a->next = NULL;
@@ -334,7 +349,7 @@ static void shard_replace(struct ix_shard *sh, struct ix_aor **link, struct ix_a
 			*link = old->next;
 			sh->naor--;
 		}
-		free(old);
+		block_free(sh, old);
 	} else if (nw) {
 		struct ix_aor **head = &sh->bucket[nw->hash & (sh->nbucket - 1)];
 		nw->next = *head;
@@ -357,7 +372,8 @@ int loc_index_new(struct loc_index **out)
 	if (!ix)
 		return SIP_ERR_NOMEM;
 	ix->shard = aligned_alloc(alignof(struct ix_shard), SHARDS * sizeof(struct ix_shard));
-	if (!ix->shard) {
+	if (!ix->shard || slab_pool_new(&ix->slab) != 0) {
+		free(ix->shard);
 		free(ix);
 		return SIP_ERR_NOMEM;
 	}
@@ -370,12 +386,14 @@ int loc_index_new(struct loc_index **out)
 				pthread_mutex_destroy(&ix->shard[j].lock);
 				free(ix->shard[j].bucket);
 			}
+			slab_pool_free(ix->slab);
 			free(ix->shard);
 			free(ix);
 			return SIP_ERR_NOMEM;
 		}
 		sh->nbucket = BUCKETS_INITIAL;
 		sh->min_expires = INT64_MAX;
+		sh->slab = ix->slab;
 		pthread_mutex_init(&sh->lock, NULL);
 	}
 	*out = ix;
@@ -392,13 +410,14 @@ void loc_index_free(struct loc_index *ix)
 			struct ix_aor *a = sh->bucket[j];
 			while (a) {
 				struct ix_aor *next = a->next;
-				free(a);
+				block_free(sh, a);
 				a = next;
 			}
 		}
 		free(sh->bucket);
 		pthread_mutex_destroy(&sh->lock);
 	}
+	slab_pool_free(ix->slab);
 	free(ix->shard);
 	free(ix);
 }
@@ -414,15 +433,15 @@ static int commit_set(struct ix_shard *sh, struct ix_aor **link, struct sip_pl a
 	struct ix_aor *nw = NULL;
 	struct loc_set *copy = NULL;
 
-	if (n && !(nw = block_new(aor, hash, b, n)))
+	if (n && !(nw = block_new(sh, aor, hash, b, n)))
 		return SIP_ERR_NOMEM;
 	if (out && nw && block_snapshot(nw, INT64_MIN, &copy) != 0) {
-		free(nw);
+		block_free(sh, nw);
 		return SIP_ERR_NOMEM;
 	}
 	int err = hook ? hook(arg, aor, b, n) : 0;
 	if (err) {
-		free(nw);
+		block_free(sh, nw);
 		free(copy);
 		return err;
 	}
@@ -539,7 +558,7 @@ int loc_index_set(struct loc_index *ix, struct sip_pl aor, const struct loc_bind
 	if (n)
 		memcpy(sorted, b, n * sizeof(*b));
 	loc_bindings_sort(sorted, n);
-	if (n && !(nw = block_new(aor, (uint32_t)h, sorted, n))) {
+	if (n && !(nw = block_new(sh, aor, (uint32_t)h, sorted, n))) {
 		bufs_put(local, sorted);
 		return SIP_ERR_NOMEM;
 	}
@@ -564,7 +583,7 @@ static int reload_locked(struct ix_shard *sh, uint32_t hash, struct sip_pl aor,
 	}
 	if (set && set->n) {
 		loc_bindings_sort(set->b, set->n);
-		nw = block_new(aor, hash, set->b, set->n);
+		nw = block_new(sh, aor, hash, set->b, set->n);
 		if (!nw) {
 			free(set);
 			return SIP_ERR_NOMEM;
@@ -620,7 +639,7 @@ static size_t expire_block(struct ix_shard *sh, struct ix_aor **link, int64_t no
 	if (!b)
 		return 0;
 	block_views(a, block_chars(a), now, b);
-	if (live && !(nw = block_new(block_aor(a), a->hash, b, live))) {
+	if (live && !(nw = block_new(sh, block_aor(a), a->hash, b, live))) {
 		bufs_put(local, b);
 		return 0;
 	}
