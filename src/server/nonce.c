@@ -8,8 +8,9 @@
  * that nonce's next use looks like a first use again — the bound costs
  * that much replay protection, never a false refusal of a fresh nonce.
  */
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #define WAYS 4
 #define WINDOW 64 /* nonce-counts accepted out of order behind the highest */
 #define LOCKS 64
+#define MACS 16 /* keyed HMAC contexts: workers signing at once, or wait */
 
 struct slot {
 	uint64_t id; /* the random part */
@@ -38,12 +40,45 @@ struct nonce_ctx {
 	size_t nbuckets; /* power of two */
 	struct slot *slots;
 	pthread_mutex_t locks[LOCKS];
+	/* HMAC-SHA256 contexts keyed with the secret at creation: a nonce's
+	 * MAC re-initialises one (same key, no allocation of a context, no
+	 * algorithm lookup, no key schedule) instead of a one-shot HMAC()
+	 * that does all three. A context is used by one thread at a time,
+	 * under its mutex. */
+	struct {
+		pthread_mutex_t mu;
+		EVP_MAC_CTX *ctx;
+	} macs[MACS];
 };
+
+/* MACS contexts keyed with secret, each under its own mutex: 0, or
+ * SIP_ERR_UNSUPPORTED when the provider has no HMAC-SHA256, SIP_ERR_NOMEM. */
+static int macs_init(struct nonce_ctx *c)
+{
+	EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	OSSL_PARAM params[] = {
+	        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA2-256", 0),
+	        OSSL_PARAM_construct_end()};
+	int err = 0;
+
+	if (!hmac)
+		return SIP_ERR_UNSUPPORTED;
+	for (int i = 0; i < MACS && !err; i++) {
+		/* Each context holds its own reference to hmac. */
+		if (!(c->macs[i].ctx = EVP_MAC_CTX_new(hmac)))
+			err = SIP_ERR_NOMEM;
+		else if (!EVP_MAC_init(c->macs[i].ctx, c->secret, sizeof(c->secret), params))
+			err = SIP_ERR_UNSUPPORTED;
+	}
+	EVP_MAC_free(hmac);
+	return err;
+}
 
 int nonce_ctx_new(struct nonce_ctx **out, const uint8_t secret[32], unsigned ttl_s, unsigned slots)
 {
 	struct nonce_ctx *c = calloc(1, sizeof(*c));
 	size_t nb = 1;
+	int err;
 
 	if (!c)
 		return SIP_ERR_NOMEM;
@@ -59,6 +94,12 @@ int nonce_ctx_new(struct nonce_ctx **out, const uint8_t secret[32], unsigned ttl
 	c->nbuckets = nb;
 	for (int i = 0; i < LOCKS; i++)
 		pthread_mutex_init(&c->locks[i], NULL);
+	for (int i = 0; i < MACS; i++)
+		pthread_mutex_init(&c->macs[i].mu, NULL);
+	if ((err = macs_init(c)) < 0) {
+		nonce_ctx_free(c);
+		return err;
+	}
 	*out = c;
 	return 0;
 }
@@ -69,24 +110,51 @@ void nonce_ctx_free(struct nonce_ctx *c)
 		return;
 	for (int i = 0; i < LOCKS; i++)
 		pthread_mutex_destroy(&c->locks[i]);
+	for (int i = 0; i < MACS; i++) {
+		EVP_MAC_CTX_free(c->macs[i].ctx);
+		pthread_mutex_destroy(&c->macs[i].mu);
+	}
+	OPENSSL_cleanse(c->secret, sizeof(c->secret));
 	free(c->slots);
 	free(c);
 }
 
-static void mac(const struct nonce_ctx *c, const uint8_t *head, struct sip_pl realm,
+/* The first MAC_BYTES of HMAC-SHA256(secret, timestamp | random | realm)
+ * into out: true, or false (out zeroed) when OpenSSL fails, which only
+ * lack of memory can cause. */
+static bool mac(struct nonce_ctx *c, const uint8_t *head, struct sip_pl realm,
                 uint8_t out[MAC_BYTES])
 {
-	uint8_t md[EVP_MAX_MD_SIZE], buf[TS_BYTES + RND_BYTES + 256];
-	unsigned mdlen = 0;
+	uint8_t md[EVP_MAX_MD_SIZE];
+	size_t mdlen = 0;
 	/* Realms are domain names; a longer one is cut, which still binds
 	 * the nonce to it for every realm a server can have. */
 	size_t rl = realm.len > 256 ? 256 : realm.len;
+	/* Start at a context picked by the random part, so that workers
+	 * spread over them; take the first one free, or wait for that one. */
+	unsigned first = head[TS_BYTES] % MACS, i;
+	EVP_MAC_CTX *ctx;
+	bool ok;
 
-	memcpy(buf, head, TS_BYTES + RND_BYTES);
-	memcpy(buf + TS_BYTES + RND_BYTES, realm.p, rl);
-	HMAC(EVP_sha256(), c->secret, sizeof(c->secret), buf, TS_BYTES + RND_BYTES + rl, md,
-	     &mdlen);
-	memcpy(out, md, MAC_BYTES);
+	for (i = 0; i < MACS; i++)
+		if (pthread_mutex_trylock(&c->macs[(first + i) % MACS].mu) == 0)
+			break;
+	if (i == MACS) {
+		i = 0;
+		pthread_mutex_lock(&c->macs[first].mu);
+	}
+	i = (first + i) % MACS;
+	ctx = c->macs[i].ctx;
+	/* A NULL key re-initialises with the key already set (OpenSSL 3). */
+	ok = EVP_MAC_init(ctx, NULL, 0, NULL) && EVP_MAC_update(ctx, head, TS_BYTES + RND_BYTES) &&
+	     (rl == 0 || EVP_MAC_update(ctx, (const unsigned char *)realm.p, rl)) &&
+	     EVP_MAC_final(ctx, md, &mdlen, sizeof(md)) && mdlen >= MAC_BYTES;
+	pthread_mutex_unlock(&c->macs[i].mu);
+	if (ok)
+		memcpy(out, md, MAC_BYTES);
+	else
+		memset(out, 0, MAC_BYTES);
+	return ok;
 }
 
 static void put_be64(uint8_t *p, uint64_t v)
@@ -110,7 +178,10 @@ void nonce_make(struct nonce_ctx *c, struct sip_pl realm, int64_t now, char out[
 	put_be64(raw, (uint64_t)now);
 	if (RAND_bytes(raw + TS_BYTES, RND_BYTES) != 1)
 		abort(); /* no randomness: nonces would be guessable */
-	mac(c, raw, realm, raw + TS_BYTES + RND_BYTES);
+	/* Without a MAC the nonce goes out all the same, with zeros where the
+	 * MAC belongs: nonce_check refuses it (NONCE_BAD) and the client is
+	 * challenged again, rather than the server stopping. */
+	(void)mac(c, raw, realm, raw + TS_BYTES + RND_BYTES);
 	sip_hex_encode(out, raw, RAW_BYTES);
 }
 
@@ -187,7 +258,8 @@ enum nonce_check nonce_check(struct nonce_ctx *c, struct sip_pl nonce, struct si
 
 	if (!decode(nonce, raw))
 		return NONCE_BAD;
-	mac(c, raw, realm, want);
+	if (!mac(c, raw, realm, want))
+		return NONCE_BAD;
 	if (CRYPTO_memcmp(want, raw + TS_BYTES + RND_BYTES, MAC_BYTES) != 0)
 		return NONCE_BAD;
 	int64_t made = (int64_t)get_be64(raw);

@@ -18,7 +18,8 @@ struct nonce_ctx;
 
 /* secret: 32 bytes (the store's, so a cluster agrees); ttl_s: how long a
  * nonce lives; slots: entries of the nonce-count table (rounded up to a
- * power of two; memory is slots * 32 bytes). */
+ * power of two; memory is slots * 32 bytes). Returns 0, SIP_ERR_NOMEM, or
+ * SIP_ERR_UNSUPPORTED when the crypto provider has no HMAC-SHA256. */
 int nonce_ctx_new(struct nonce_ctx **out, const uint8_t secret[32], unsigned ttl_s, unsigned slots);
 void nonce_ctx_free(struct nonce_ctx *c);
 

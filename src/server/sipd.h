@@ -143,7 +143,8 @@ void sipd_proxy_stray(struct sipd *s, const struct sip_msg *resp);
 /* Makes the key of this run's flow tokens. Returns 0 or SIP_ERR_NOMEM. */
 int sipd_flow_init(struct sipd *s);
 /* The token naming peer (a connection's far end) as a URI user part, NUL-
- * terminated in buf (80 bytes hold any). Returns 0 or SIP_ERR_NOSPACE. */
+ * terminated in buf (80 bytes hold any). Returns 0, SIP_ERR_NOSPACE, or
+ * SIP_ERR_NOMEM when OpenSSL cannot compute the MAC. */
 int sipd_flow_token(const struct sipd *s, const struct tp_addr *peer, char *buf, size_t cap);
 /* True, with *peer, when user is a token this run made. */
 bool sipd_flow_decode(const struct sipd *s, struct sip_pl user, struct tp_addr *peer);

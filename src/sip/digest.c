@@ -5,10 +5,13 @@
  * Every value is H() of ':'-joined parts, written as lower-case hex. The
  * hashes come from OpenSSL's EVP interface, so an algorithm the crypto
  * provider refuses (MD5 under FIPS) shows up as SIP_ERR_UNSUPPORTED instead
- * of a crash. Nothing here keeps state between calls.
+ * of a crash. Results depend on the inputs only; the one thing kept between
+ * calls is each thread's hashing scratch (see struct scratch).
  */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <pthread.h>
+#include <stdlib.h>
 
 #include "libsip/digest.h"
 
@@ -23,20 +26,82 @@ static const char *const alg_names[] = {
 
 #define ALG_COUNT (sizeof(alg_names) / sizeof(alg_names[0]))
 
-static const EVP_MD *alg_md(enum sip_digest_alg alg)
+/* The three hash functions behind the six algorithm names. */
+enum md_id { MD_MD5, MD_SHA256, MD_SHA512_256, MD_COUNT };
+
+/* OpenSSL's names for them, and their output sizes in bytes. SHA-512/256
+ * (FIPS 180-4 §5.3.6) has its own initial values, not SHA-512 cut short;
+ * RFC 7616 §3.9.2's example got this wrong. */
+static const char *const md_names[MD_COUNT] = {"MD5", "SHA2-256", "SHA2-512/256"};
+static const int md_sizes[MD_COUNT] = {16, 32, 32};
+
+static int alg_md(enum sip_digest_alg alg)
 {
 	switch (alg) {
 	case SIP_DIGEST_MD5:
-	case SIP_DIGEST_MD5_SESS: return EVP_md5();
+	case SIP_DIGEST_MD5_SESS: return MD_MD5;
 	case SIP_DIGEST_SHA256:
-	case SIP_DIGEST_SHA256_SESS: return EVP_sha256();
+	case SIP_DIGEST_SHA256_SESS: return MD_SHA256;
 	case SIP_DIGEST_SHA512_256:
-	case SIP_DIGEST_SHA512_256_SESS:
-		/* SHA-512/256 (FIPS 180-4 §5.3.6): its own initial values, not
-		 * SHA-512 cut short; RFC 7616 §3.9.2's example got this wrong. */
-		return EVP_sha512_256();
+	case SIP_DIGEST_SHA512_256_SESS: return MD_SHA512_256;
 	}
-	return NULL;
+	return -1;
+}
+
+/*
+ * Each thread's fetched hashes and one reusable context per hash. Why:
+ * EVP_DigestInit_ex(EVP_sha256()) looks the algorithm up in the provider
+ * store on every call, and a fresh EVP_MD_CTX costs two allocations; with
+ * the hash fetched once and the context re-initialised (EVP_DigestInit_ex2
+ * keeps its provider state when the hash is the same), a digest costs
+ * about a quarter less (the commit message has the instruction counts).
+ * Per thread rather than shared, so that workers hashing at once take no
+ * lock; the key's destructor frees it when the thread ends. A fetch that
+ * fails (MD5 under FIPS) is retried on the next call, never remembered.
+ */
+struct scratch {
+	EVP_MD *md[MD_COUNT];
+	EVP_MD_CTX *ctx[MD_COUNT];
+};
+
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static pthread_key_t scratch_key;
+static bool scratch_keyed; /* false if pthread_key_create failed: no reuse */
+
+static void scratch_free(void *p)
+{
+	struct scratch *s = p;
+
+	for (int i = 0; i < MD_COUNT; i++) {
+		EVP_MD_CTX_free(s->ctx[i]);
+		EVP_MD_free(s->md[i]);
+	}
+	free(s);
+}
+
+static void scratch_init(void)
+{
+	scratch_keyed = pthread_key_create(&scratch_key, scratch_free) == 0;
+}
+
+/* This thread's scratch, made on first use; NULL when memory or the
+ * thread-specific key is lacking (the caller then works without it). */
+static struct scratch *scratch_get(void)
+{
+	struct scratch *s;
+
+	pthread_once(&scratch_once, scratch_init);
+	if (!scratch_keyed)
+		return NULL;
+	if ((s = pthread_getspecific(scratch_key)))
+		return s;
+	if (!(s = calloc(1, sizeof(*s))))
+		return NULL;
+	if (pthread_setspecific(scratch_key, s) != 0) {
+		free(s);
+		return NULL;
+	}
+	return s;
 }
 
 int sip_digest_alg_parse(struct sip_pl name, enum sip_digest_alg *alg)
@@ -67,9 +132,9 @@ bool sip_digest_alg_is_sess(enum sip_digest_alg alg)
 
 int sip_digest_hex_len(enum sip_digest_alg alg)
 {
-	const EVP_MD *md = alg_md(alg);
+	int id = alg_md(alg);
 
-	return md ? 2 * EVP_MD_size(md) : SIP_ERR_UNSUPPORTED;
+	return id >= 0 ? 2 * md_sizes[id] : SIP_ERR_UNSUPPORTED;
 }
 
 int sip_digest_qop_parse(struct sip_pl name, enum sip_digest_qop *qop)
@@ -119,25 +184,13 @@ bool sip_digest_qop_offered(struct sip_pl list, enum sip_digest_qop qop)
 	return false;
 }
 
-/* H(parts[0] ":" parts[1] ":" ...) as lower-case hex into out. The one place
- * that touches OpenSSL: every formula of RFC 7616 §3.4 is a call to this. */
-static int hash_join(enum sip_digest_alg alg, const struct sip_pl *parts, size_t n, char *out,
-                     size_t cap)
+/* Feeds parts[0] ":" parts[1] ":" ... to ctx, initialised for md, and
+ * writes the digest to raw: 1 on success, 0 on any OpenSSL failure. */
+static int hash_parts(EVP_MD_CTX *ctx, const EVP_MD *md, const struct sip_pl *parts, size_t n,
+                      unsigned char *raw, unsigned int *len)
 {
-	const EVP_MD *md = alg_md(alg);
-	unsigned char raw[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
-	EVP_MD_CTX *ctx;
-	int ok;
+	int ok = EVP_DigestInit_ex2(ctx, md, NULL);
 
-	if (!md)
-		return SIP_ERR_UNSUPPORTED;
-	if (cap < 2 * (size_t)EVP_MD_size(md) + 1)
-		return SIP_ERR_NOSPACE;
-	ctx = EVP_MD_CTX_new();
-	if (!ctx)
-		return SIP_ERR_NOMEM;
-	ok = EVP_DigestInit_ex(ctx, md, NULL);
 	for (size_t i = 0; ok && i < n; i++) {
 		if (i > 0)
 			ok = EVP_DigestUpdate(ctx, ":", 1);
@@ -145,8 +198,47 @@ static int hash_join(enum sip_digest_alg alg, const struct sip_pl *parts, size_t
 		if (ok && parts[i].len > 0)
 			ok = EVP_DigestUpdate(ctx, parts[i].p, parts[i].len);
 	}
-	ok = ok && EVP_DigestFinal_ex(ctx, raw, &len);
-	EVP_MD_CTX_free(ctx);
+	return ok && EVP_DigestFinal_ex(ctx, raw, len);
+}
+
+/* H(parts[0] ":" parts[1] ":" ...) as lower-case hex into out. The one place
+ * that touches OpenSSL: every formula of RFC 7616 §3.4 is a call to this.
+ * With this thread's scratch it reuses the fetched hash and its context;
+ * without (no memory for it) it fetches and allocates for this call only. */
+static int hash_join(enum sip_digest_alg alg, const struct sip_pl *parts, size_t n, char *out,
+                     size_t cap)
+{
+	int id = alg_md(alg);
+	unsigned char raw[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	struct scratch *s;
+	EVP_MD *md;
+	EVP_MD_CTX *ctx;
+	int ok;
+
+	if (id < 0)
+		return SIP_ERR_UNSUPPORTED;
+	if (cap < 2 * (size_t)md_sizes[id] + 1)
+		return SIP_ERR_NOSPACE;
+	s = scratch_get();
+	md = s ? s->md[id] : NULL;
+	if (!md && !(md = EVP_MD_fetch(NULL, md_names[id], NULL)))
+		return SIP_ERR_UNSUPPORTED;
+	if (s && !s->md[id])
+		s->md[id] = md;
+	ctx = s ? s->ctx[id] : NULL;
+	if (!ctx && (ctx = EVP_MD_CTX_new()) && s)
+		s->ctx[id] = ctx;
+	if (!ctx) {
+		if (!s)
+			EVP_MD_free(md);
+		return SIP_ERR_NOMEM;
+	}
+	ok = hash_parts(ctx, md, parts, n, raw, &len);
+	if (!s) {
+		EVP_MD_CTX_free(ctx);
+		EVP_MD_free(md);
+	}
 	if (!ok)
 		return SIP_ERR_UNSUPPORTED;
 	sip_hex_encode(out, raw, len);
