@@ -56,10 +56,8 @@ def group_pids(pgid):
     return pids
 
 
-def tree_cpu(pgid, sys_only=False):
-    """utime+stime (seconds) of every live process in process group pgid;
-    stime alone with sys_only (the kernel's share: system calls, the UDP
-    stack run on the sender's behalf, page faults)."""
+def tree_cpu(pgid):
+    """utime+stime (seconds) of every live process in process group pgid."""
     total = 0
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
@@ -70,7 +68,7 @@ def tree_cpu(pgid, sys_only=False):
         except OSError:
             continue
         if int(fields[2]) == pgid:
-            total += (0 if sys_only else int(fields[11])) + int(fields[12])  # fields 14, 15
+            total += int(fields[11]) + int(fields[12])  # fields 14, 15
     return total / TICK
 
 
@@ -146,9 +144,6 @@ class Server:
 
     def cpu(self):
         return tree_cpu(self.pgid)
-
-    def cpu_sys(self):
-        return tree_cpu(self.pgid, sys_only=True)
 
     def pss(self):
         return group_pss(self.pgid)
