@@ -219,12 +219,17 @@ extern const struct tsx_machine tsx_ist_machine;
 extern const struct tsx_machine tsx_nist_machine;
 
 struct tsx {
+	/* The chain link and the key first, in one cache line: a lookup
+	 * walks chains of transactions that are mostly cold (hundreds of
+	 * thousands wait out timers J, L and M under load) and reads only
+	 * these two of each one it passes. */
+	struct tsx *hnext;  /* under the lock */
+	struct tsx_key key; /* immutable once linked */
 	struct tsx_layer *l;
 	struct tsx_shard *sh;
 	const struct tsx_machine *m;
 	atomic_uint refs;
 	enum tsx_kind kind;
-	struct tsx_key key;   /* immutable once linked */
 	struct tsx_peer peer; /* client: where the request goes; server: where responses go */
 	struct sip_arena *arena;
 	struct sip_msg *req;        /* own parsed copy, immutable */
@@ -234,7 +239,6 @@ struct tsx {
 	_Atomic(void *) user; /* the layer above's, see tsx_set_user() */
 
 	/* Under the lock: */
-	struct tsx *hnext;
 	enum tsx_state state;
 	struct tsx_blob *last; /* server: last response sent; ICT: the ACK */
 	int last_status;
