@@ -104,3 +104,44 @@ def test_empty_directory_is_an_error(tmp_path):
     r = report(tmp_path, "--no-plots")
     assert r.returncode == 1
     assert "no results" in r.stderr
+
+
+def load_cpu_split():
+    """bench/cpu-split as a module (it has no .py suffix)."""
+    import importlib.machinery
+    import importlib.util
+    loader = importlib.machinery.SourceFileLoader("cpu_split",
+                                                  os.path.join(ROOT, "bench", "cpu-split"))
+    spec = importlib.util.spec_from_loader("cpu_split", loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+def test_cpu_split_explains_the_cpu_verdict(results):
+    """bench/cpu-split's JSON (made here by its own code from a summary
+    shaped like bench/options') is printed as a table, and a T1 not met
+    names what limits it: sipd's kernel time alone against Kamailio's CPU."""
+    cs = load_cpu_split()
+    summary = {"sipd": {"10000": {"us_per_req": 7.0, "kernel_share": 0.75}},
+               "kamailio": {"10000": {"us_per_req": 8.0, "kernel_share": 0.5}}}
+    sc = cs.scenario("OPTIONS, answered statelessly", "request", 10000, summary, "us_per_req")
+    assert sc["servers"]["sipd"]["kernel_us"] == pytest.approx(5.25)
+    assert sc["servers"]["sipd"]["user_us"] == pytest.approx(1.75)
+    assert sc["floor"] == pytest.approx(5.25 / 8.0)
+    assert sc["user_ratio"] == pytest.approx(1.75 / 4.0)
+    # A server without samples: no split, no ratios, nothing invented.
+    bare = cs.scenario("x", "request", 10000, {"sipd": {"10000": {"us_per_req": 7.0}},
+                                               "kamailio": summary["kamailio"]}, "us_per_req")
+    assert "floor" not in bare and "kernel_us" not in bare["servers"]["sipd"]
+    with open(results / "cpu-split.json", "w") as f:
+        json.dump({"scenarios": [sc]}, f)
+    r = report(results, "--no-plots")
+    assert r.returncode == 0, r.stderr
+    assert "Where the CPU goes" in r.stdout
+    assert "sipd's kernel time alone = 0.66x Kamailio's whole CPU" in r.stdout
+    t1 = next(line for line in verdict_lines(r.stdout) if "T1" in line)
+    assert t1.split()[0] == "NOT", t1
+    assert "what limits it" in t1 and "0.66x Kamailio's whole CPU" in t1 and "0.44x" in t1
+    with open(results / "summary.json") as f:
+        assert json.load(f)["cpu_split"]["scenarios"][0]["rate"] == 10000
