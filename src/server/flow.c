@@ -11,23 +11,39 @@
  * user's connection; after a restart old tokens fail and the request goes
  * to its Request-URI as without them.
  */
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "hmac.h"
 #include "sipd.h"
 
 #define PREFIX "ft"
 #define MAC_LEN 8
 #define RAW_MAX (1 + 16 + 2)
+#define KEY_LEN 32
+
+/* Keys s's tokens with key (tests give known ones). */
+static int flow_key_set(struct sipd *s, const unsigned char key[KEY_LEN])
+{
+	hmac_pool_free(s->flow_mac);
+	s->flow_mac = NULL;
+	return hmac_pool_new(&s->flow_mac, key, KEY_LEN);
+}
 
 int sipd_flow_init(struct sipd *s)
 {
-	return RAND_bytes(s->flow_key, sizeof(s->flow_key)) == 1 ? 0 : SIP_ERR_NOMEM;
+	unsigned char key[KEY_LEN];
+	int err = RAND_bytes(key, sizeof(key)) == 1 ? flow_key_set(s, key) : SIP_ERR_NOMEM;
+
+	OPENSSL_cleanse(key, sizeof(key));
+	return err;
+}
+
+void sipd_flow_fini(struct sipd *s)
+{
+	hmac_pool_free(s->flow_mac);
+	s->flow_mac = NULL;
 }
 
 /* family, address and port as bytes: what the token names. */
@@ -50,109 +66,13 @@ static size_t flow_raw(const struct tp_addr *a, unsigned char *out)
 	return n + 2;
 }
 
-/*
- * Each thread's HMAC-SHA256 context and the key it holds. Why: a one-shot
- * HMAC() looks HMAC and SHA-256 up in the provider store, allocates a
- * context and runs the key schedule on every token; a context kept per
- * thread, re-initialised with the key it already has, does none of it
- * (the commit message has the instruction counts). Per thread, as struct
- * sipd (whose key it is) has no place for it and workers must not share
- * one; the key's destructor frees it when the thread ends. A context whose
- * key differs (another struct sipd, as in tests) is keyed again.
- */
-struct flow_hmac {
-	EVP_MAC_CTX *ctx;
-	unsigned char key[sizeof(((struct sipd *)0)->flow_key)];
-	bool keyed; /* ctx holds key */
-};
-
-static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
-static pthread_key_t hmac_key;
-static bool hmac_keyed; /* false if pthread_key_create failed: no reuse */
-
-static void hmac_free(void *p)
-{
-	struct flow_hmac *h = p;
-
-	EVP_MAC_CTX_free(h->ctx);
-	OPENSSL_cleanse(h, sizeof(*h));
-	free(h);
-}
-
-static void hmac_init(void)
-{
-	hmac_keyed = pthread_key_create(&hmac_key, hmac_free) == 0;
-}
-
-/* An HMAC-SHA256 context with no key yet, or NULL. */
-static EVP_MAC_CTX *hmac_new(void)
-{
-	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
-
-	EVP_MAC_free(mac); /* ctx holds its own reference */
-	return ctx;
-}
-
-/* This thread's context, made on first use; NULL when memory or the
- * thread-specific key is lacking (the caller then works without it). */
-static struct flow_hmac *hmac_get(void)
-{
-	struct flow_hmac *h;
-
-	pthread_once(&hmac_once, hmac_init);
-	if (!hmac_keyed)
-		return NULL;
-	if ((h = pthread_getspecific(hmac_key)))
-		return h;
-	if (!(h = calloc(1, sizeof(*h))))
-		return NULL;
-	if (!(h->ctx = hmac_new()) || pthread_setspecific(hmac_key, h) != 0) {
-		hmac_free(h);
-		return NULL;
-	}
-	return h;
-}
-
-/* Re-initialises ctx for key: with no new key when it holds that one
- * already (the costly part of HMAC is the lookup and the key schedule). */
-static bool hmac_start(EVP_MAC_CTX *ctx, bool same, const unsigned char *key, size_t len)
-{
-	OSSL_PARAM params[] = {
-	        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA2-256", 0),
-	        OSSL_PARAM_construct_end()};
-
-	/* A NULL key re-initialises with the key already set (OpenSSL 3). */
-	return same ? EVP_MAC_init(ctx, NULL, 0, NULL) : EVP_MAC_init(ctx, key, len, params);
-}
-
-/* The first MAC_LEN bytes of HMAC-SHA256(flow_key, raw): true, or false
- * when OpenSSL fails (lack of memory). */
+/* The first MAC_LEN bytes of HMAC-SHA256(flow key, raw): true, or false
+ * when OpenSSL fails (lack of memory). The port spreads the workers over
+ * the pool's contexts. */
 static bool flow_mac(const struct sipd *s, const unsigned char *raw, size_t n,
                      unsigned char mac[MAC_LEN])
 {
-	struct flow_hmac *h = hmac_get();
-	EVP_MAC_CTX *ctx = h ? h->ctx : hmac_new();
-	unsigned char full[EVP_MAX_MD_SIZE];
-	size_t len = 0;
-	bool same = h && h->keyed && !memcmp(h->key, s->flow_key, sizeof(h->key)), ok;
-
-	if (!ctx)
-		return false;
-	if (h && !same)
-		h->keyed = false; /* until the new key is in */
-	ok = hmac_start(ctx, same, s->flow_key, sizeof(s->flow_key)) &&
-	     EVP_MAC_update(ctx, raw, n) && EVP_MAC_final(ctx, full, &len, sizeof(full)) &&
-	     len >= MAC_LEN;
-	if (h && ok && !same) {
-		memcpy(h->key, s->flow_key, sizeof(h->key));
-		h->keyed = true;
-	}
-	if (!h)
-		EVP_MAC_CTX_free(ctx);
-	if (ok)
-		memcpy(mac, full, MAC_LEN);
-	return ok;
+	return hmac_pool_mac(s->flow_mac, raw[n - 1], raw, n, NULL, 0, mac, MAC_LEN);
 }
 
 int sipd_flow_token(const struct sipd *s, const struct tp_addr *peer, char *buf, size_t cap)

@@ -8,14 +8,13 @@
  * that nonce's next use looks like a first use again — the bound costs
  * that much replay protection, never a false refusal of a fresh nonce.
  */
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hmac.h"
 #include "nonce.h"
 
 #define TS_BYTES 8
@@ -25,7 +24,6 @@
 #define WAYS 4
 #define WINDOW 64 /* nonce-counts accepted out of order behind the highest */
 #define LOCKS 64
-#define MACS 16 /* keyed HMAC contexts: workers signing at once, or wait */
 
 struct slot {
 	uint64_t id; /* the random part */
@@ -35,44 +33,12 @@ struct slot {
 };
 
 struct nonce_ctx {
-	uint8_t secret[32];
+	struct hmac_pool *mac; /* keyed with the secret */
 	unsigned ttl_s;
 	size_t nbuckets; /* power of two */
 	struct slot *slots;
 	pthread_mutex_t locks[LOCKS];
-	/* HMAC-SHA256 contexts keyed with the secret at creation: a nonce's
-	 * MAC re-initialises one (same key, no allocation of a context, no
-	 * algorithm lookup, no key schedule) instead of a one-shot HMAC()
-	 * that does all three. A context is used by one thread at a time,
-	 * under its mutex. */
-	struct {
-		pthread_mutex_t mu;
-		EVP_MAC_CTX *ctx;
-	} macs[MACS];
 };
-
-/* MACS contexts keyed with secret, each under its own mutex: 0, or
- * SIP_ERR_UNSUPPORTED when the provider has no HMAC-SHA256, SIP_ERR_NOMEM. */
-static int macs_init(struct nonce_ctx *c)
-{
-	EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	OSSL_PARAM params[] = {
-	        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA2-256", 0),
-	        OSSL_PARAM_construct_end()};
-	int err = 0;
-
-	if (!hmac)
-		return SIP_ERR_UNSUPPORTED;
-	for (int i = 0; i < MACS && !err; i++) {
-		/* Each context holds its own reference to hmac. */
-		if (!(c->macs[i].ctx = EVP_MAC_CTX_new(hmac)))
-			err = SIP_ERR_NOMEM;
-		else if (!EVP_MAC_init(c->macs[i].ctx, c->secret, sizeof(c->secret), params))
-			err = SIP_ERR_UNSUPPORTED;
-	}
-	EVP_MAC_free(hmac);
-	return err;
-}
 
 int nonce_ctx_new(struct nonce_ctx **out, const uint8_t secret[32], unsigned ttl_s, unsigned slots)
 {
@@ -89,14 +55,11 @@ int nonce_ctx_new(struct nonce_ctx **out, const uint8_t secret[32], unsigned ttl
 		free(c);
 		return SIP_ERR_NOMEM;
 	}
-	memcpy(c->secret, secret, 32);
 	c->ttl_s = ttl_s;
 	c->nbuckets = nb;
 	for (int i = 0; i < LOCKS; i++)
 		pthread_mutex_init(&c->locks[i], NULL);
-	for (int i = 0; i < MACS; i++)
-		pthread_mutex_init(&c->macs[i].mu, NULL);
-	if ((err = macs_init(c)) < 0) {
+	if ((err = hmac_pool_new(&c->mac, secret, 32)) < 0) {
 		nonce_ctx_free(c);
 		return err;
 	}
@@ -110,11 +73,7 @@ void nonce_ctx_free(struct nonce_ctx *c)
 		return;
 	for (int i = 0; i < LOCKS; i++)
 		pthread_mutex_destroy(&c->locks[i]);
-	for (int i = 0; i < MACS; i++) {
-		EVP_MAC_CTX_free(c->macs[i].ctx);
-		pthread_mutex_destroy(&c->macs[i].mu);
-	}
-	OPENSSL_cleanse(c->secret, sizeof(c->secret));
+	hmac_pool_free(c->mac);
 	free(c->slots);
 	free(c);
 }
@@ -125,36 +84,13 @@ void nonce_ctx_free(struct nonce_ctx *c)
 static bool mac(struct nonce_ctx *c, const uint8_t *head, struct sip_pl realm,
                 uint8_t out[MAC_BYTES])
 {
-	uint8_t md[EVP_MAX_MD_SIZE];
-	size_t mdlen = 0;
 	/* Realms are domain names; a longer one is cut, which still binds
-	 * the nonce to it for every realm a server can have. */
+	 * the nonce to it for every realm a server can have. The random part
+	 * spreads the workers over the pool's contexts. */
 	size_t rl = realm.len > 256 ? 256 : realm.len;
-	/* Start at a context picked by the random part, so that workers
-	 * spread over them; take the first one free, or wait for that one. */
-	unsigned first = head[TS_BYTES] % MACS, i;
-	EVP_MAC_CTX *ctx;
-	bool ok;
 
-	for (i = 0; i < MACS; i++)
-		if (pthread_mutex_trylock(&c->macs[(first + i) % MACS].mu) == 0)
-			break;
-	if (i == MACS) {
-		i = 0;
-		pthread_mutex_lock(&c->macs[first].mu);
-	}
-	i = (first + i) % MACS;
-	ctx = c->macs[i].ctx;
-	/* A NULL key re-initialises with the key already set (OpenSSL 3). */
-	ok = EVP_MAC_init(ctx, NULL, 0, NULL) && EVP_MAC_update(ctx, head, TS_BYTES + RND_BYTES) &&
-	     (rl == 0 || EVP_MAC_update(ctx, (const unsigned char *)realm.p, rl)) &&
-	     EVP_MAC_final(ctx, md, &mdlen, sizeof(md)) && mdlen >= MAC_BYTES;
-	pthread_mutex_unlock(&c->macs[i].mu);
-	if (ok)
-		memcpy(out, md, MAC_BYTES);
-	else
-		memset(out, 0, MAC_BYTES);
-	return ok;
+	return hmac_pool_mac(c->mac, head[TS_BYTES], head, TS_BYTES + RND_BYTES, realm.p, rl, out,
+	                     MAC_BYTES);
 }
 
 static void put_be64(uint8_t *p, uint64_t v)

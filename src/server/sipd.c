@@ -407,6 +407,7 @@ void sipd_shutdown(struct sipd *s)
 		sip_arena_free(s->arenas[i]);
 	memset(s->arenas, 0, sizeof(s->arenas));
 	trace_free(s->trace);
+	sipd_flow_fini(s);
 	s->trace = NULL;
 	sipd_metrics_free(&s->metrics);
 	s->tp = NULL;

@@ -16,6 +16,7 @@
 #include "metrics.h"
 
 struct auth;
+struct hmac_pool;
 struct pcall;
 struct rs_resolver;
 struct trace;
@@ -51,7 +52,7 @@ struct sipd {
 	struct sipd_metrics metrics;
 	struct trace *trace;        /* recent calls, while the admin HTTP is on */
 	struct sipd_http *http;     /* the admin HTTP server, or NULL */
-	unsigned char flow_key[32]; /* authenticates flow tokens (flow.c), made at start */
+	struct hmac_pool *flow_mac; /* authenticates flow tokens (flow.c), keyed at start */
 	/* The listeners' numeric hosts and ports, printed once at start-up
 	 * for sipd_is_local_host(), which runs for every request. */
 	struct {
@@ -140,8 +141,11 @@ void sipd_proxy_stray(struct sipd *s, const struct sip_msg *resp);
 
 /* ---- flow tokens (flow.c) ------------------------------------------------ */
 
-/* Makes the key of this run's flow tokens. Returns 0 or SIP_ERR_NOMEM. */
+/* Makes the key of this run's flow tokens. Returns 0, SIP_ERR_NOMEM or
+ * SIP_ERR_UNSUPPORTED (no HMAC-SHA256 in the crypto provider). */
 int sipd_flow_init(struct sipd *s);
+/* Lets go of the key. */
+void sipd_flow_fini(struct sipd *s);
 /* The token naming peer (a connection's far end) as a URI user part, NUL-
  * terminated in buf (80 bytes hold any). Returns 0, SIP_ERR_NOSPACE, or
  * SIP_ERR_NOMEM when OpenSSL cannot compute the MAC. */

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "server/flow.c"
+#include "server/hmac.c"
 
 #define PL(s) sip_pl_cstr(s)
 
@@ -21,10 +22,17 @@
 #define KAT4 "ft04c000020113c51a826d3874289b87"
 #define KAT6 "ft0620010db800000000000000000000000113c4cbc21d15924f952e"
 
-static void key_a5(struct sipd *s)
+/* s keyed with 32 bytes of a5, or of a5 with the last byte changed (as
+ * if another run's key). */
+static void key_a5(struct sipd *s, bool other)
 {
+	unsigned char key[KEY_LEN];
+
+	memset(key, 0xa5, sizeof(key));
+	key[KEY_LEN - 1] ^= other;
+	sipd_flow_fini(s);
 	memset(s, 0, sizeof(*s));
-	memset(s->flow_key, 0xa5, sizeof(s->flow_key));
+	assert_int_equal(flow_key_set(s, key), 0);
 }
 
 static struct tp_addr v4(uint32_t ip, uint16_t port)
@@ -61,7 +69,7 @@ static void test_known_answer(void **state)
 	char buf[96];
 
 	(void)state;
-	key_a5(&s);
+	key_a5(&s, false);
 	assert_int_equal(sipd_flow_token(&s, &a4, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, KAT4);
 	assert_int_equal(sipd_flow_token(&s, &a6, buf, sizeof(buf)), 0);
@@ -72,6 +80,7 @@ static void test_known_answer(void **state)
 	assert_true(tp_addr_eq(&got, &a6));
 	assert_int_equal(sipd_flow_token(&s, &a4, buf, sizeof(KAT4) - 1), SIP_ERR_NOSPACE);
 	assert_int_equal(sipd_flow_token(&s, &a4, buf, sizeof(KAT4)), 0);
+	sipd_flow_fini(&s);
 }
 
 static void test_refused(void **state)
@@ -81,7 +90,7 @@ static void test_refused(void **state)
 	char bad[] = KAT4;
 
 	(void)state;
-	key_a5(&s);
+	key_a5(&s, false);
 	bad[sizeof(bad) - 2] ^= 1; /* the MAC */
 	assert_false(sipd_flow_decode(&s, PL(bad), &got));
 	memcpy(bad, KAT4, sizeof(bad));
@@ -91,13 +100,14 @@ static void test_refused(void **state)
 	assert_false(sipd_flow_decode(&s, PL("ft"), &got));
 	assert_false(sipd_flow_decode(&s, PL("alice"), &got));
 	assert_false(sipd_flow_decode(&s, PL(""), &got));
-	s.flow_key[31] ^= 1; /* another run's key */
+	key_a5(&s, true); /* another run's key */
 	assert_false(sipd_flow_decode(&s, PL(KAT4), &got));
 	assert_false(sipd_flow_decode(&s, PL(KAT6), &got));
+	sipd_flow_fini(&s);
 }
 
 /* One thread, two keys in turn: each token is made and checked with its
- * own key, never the other's (the thread's HMAC context is keyed again). */
+ * own key, never the other's. */
 static void test_two_keys(void **state)
 {
 	static struct sipd a, b;
@@ -105,7 +115,7 @@ static void test_two_keys(void **state)
 	char ta[96], tb[96];
 
 	(void)state;
-	key_a5(&a);
+	key_a5(&a, false);
 	memset(&b, 0, sizeof(b));
 	assert_int_equal(sipd_flow_init(&b), 0);
 	for (int i = 0; i < 3; i++) {
@@ -118,6 +128,8 @@ static void test_two_keys(void **state)
 		assert_false(sipd_flow_decode(&a, PL(tb), &got));
 		assert_true(sipd_flow_decode(&a, PL(ta), &got));
 	}
+	sipd_flow_fini(&a);
+	sipd_flow_fini(&b);
 }
 
 #define THREADS 6
@@ -151,7 +163,7 @@ static void test_threads(void **state)
 	pthread_t t[THREADS];
 
 	(void)state;
-	key_a5(&s);
+	key_a5(&s, false);
 	for (int i = 0; i < THREADS; i++) {
 		w[i] = (struct worker){.s = &s};
 		assert_int_equal(pthread_create(&t[i], NULL, worker_main, &w[i]), 0);
@@ -160,6 +172,7 @@ static void test_threads(void **state)
 		assert_int_equal(pthread_join(t[i], NULL), 0);
 		assert_int_equal(w[i].failures, 0);
 	}
+	sipd_flow_fini(&s);
 }
 
 int main(void)

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <openssl/hmac.h>
 
+#include "server/hmac.c"
 #include "server/nonce.c"
 
 #define PL(s) sip_pl_cstr(s)
