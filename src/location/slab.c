@@ -143,6 +143,16 @@ static void all_unlink(struct slab_class *c, struct slab *s)
 		s->all_next->all_prev = s->all_prev;
 }
 
+/* The size class of a block of size bytes (1..SLAB_MAX); *bsize gets the
+ * size of that class's blocks. */
+static unsigned class_of(size_t size, size_t *bsize)
+{
+	unsigned ci = (unsigned)((size + SLAB_STEP - 1) / SLAB_STEP) - 1;
+
+	*bsize = (size_t)(ci + 1) * SLAB_STEP;
+	return ci;
+}
+
 static bool slab_has_room(const struct slab *s, size_t bsize)
 {
 	return s->free || (size_t)((const char *)s + SLAB_BYTES - s->bump) >= bsize;
@@ -154,9 +164,8 @@ void *slab_alloc(struct slab_pool *p, size_t size)
 		return NULL;
 	if (size > SLAB_MAX)
 		return malloc(size);
-	unsigned ci = (unsigned)((size + SLAB_STEP - 1) / SLAB_STEP) - 1;
-	size_t bsize = (size_t)(ci + 1) * SLAB_STEP;
-	struct slab_class *c = &p->cls[ci];
+	size_t bsize;
+	struct slab_class *c = &p->cls[class_of(size, &bsize)];
 	void *b;
 
 	pthread_mutex_lock(&c->mu);
@@ -202,9 +211,8 @@ void slab_release(struct slab_pool *p, void *block, size_t size)
 		free(block);
 		return;
 	}
-	unsigned ci = (unsigned)((size + SLAB_STEP - 1) / SLAB_STEP) - 1;
-	size_t bsize = (size_t)(ci + 1) * SLAB_STEP;
-	struct slab_class *c = &p->cls[ci];
+	size_t bsize;
+	struct slab_class *c = &p->cls[class_of(size, &bsize)];
 	struct slab *s = (struct slab *)((uintptr_t)block & ~(uintptr_t)(SLAB_BYTES - 1));
 
 	pthread_mutex_lock(&c->mu);
