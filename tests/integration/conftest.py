@@ -5,6 +5,7 @@ same number), waits for its start-up banner, and stops it by PID at the end.
 Nothing is sent anywhere but 127.0.0.1.
 """
 import os
+import random
 import re
 import signal
 import socket
@@ -20,19 +21,40 @@ RFC4475 = os.path.join(ROOT, "tests", "data", "rfc4475")
 SCENARIOS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenarios")
 
 
-def free_port():
-    """A port free for both UDP and TCP on 127.0.0.1 (checked, not guessed)."""
-    for _ in range(200):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            u.bind(("127.0.0.1", 0))
-            port = u.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-                try:
-                    t.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
-    raise RuntimeError("no free port")
+# Ports for the servers and agents the tests start come from a span the
+# kernel never hands out by itself (it picks ephemeral ports from 32768-60999
+# for bind(0) and connect()): a port found free there could be taken by any
+# process's outgoing socket before our server binds it, and a CI run failed
+# that way. 5062-9999 is test_tls.py's (sipsak wants four digits) and
+# 20000-32700 sipua.py's RTP ranges.
+PORT_LO, PORT_HI = 10000, 19999
+_port_cursor = [PORT_LO + random.randrange(PORT_HI - PORT_LO + 1)]
+
+
+def free_port(n=1):
+    """A port P with P..P+n-1 free for both UDP and TCP on 127.0.0.1
+    (checked, not guessed), taken in turn from a cursor that walks
+    PORT_LO-PORT_HI, so a port given to one test is not given again while
+    the run lasts (the span holds more ports than a run uses)."""
+    for _ in range(PORT_HI - PORT_LO + 1):
+        port = _port_cursor[0]
+        if port + n - 1 > PORT_HI:
+            port = PORT_LO
+        _port_cursor[0] = port + n if port + n <= PORT_HI else PORT_LO
+        if all(_free(p) for p in range(port, port + n)):
+            return port
+    raise RuntimeError(f"no {n} free ports in {PORT_LO}-{PORT_HI}")
+
+
+def _free(port):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, \
+            socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+        try:
+            u.bind(("127.0.0.1", port))
+            t.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 class Sipd:
