@@ -197,7 +197,12 @@ enum tsx_state tsx_state(const struct tsx *t);
 /* The request that created the transaction (its own parsed copy, never
  * changed by the layer). Headers decoded on first use are cached in its
  * arena: decoding them from two threads at once is a race, so decode what
- * you need where the transaction starts (one thread). */
+ * you need where the transaction starts (one thread). NULL once the
+ * transaction only waits out timer D, I, J or K with nobody but the layer
+ * holding it: it then drops the request to keep memory small. It stays
+ * while you hold a reference taken before that, and during callbacks for
+ * the transaction other than the end reports (server_done, a client's
+ * status-0 call). */
 const struct sip_msg *tsx_request(const struct tsx *t);
 /* Client: where its request goes; server: where its responses go. */
 const struct tsx_peer *tsx_peer(const struct tsx *t);

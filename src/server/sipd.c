@@ -230,8 +230,10 @@ static void on_tsx_stray(void *arg, const struct sip_msg *resp, const struct tsx
 static void on_tsx_done(void *arg, struct tsx *st, int reason)
 {
 	(void)arg;
-	if (reason && sip_log_enabled(SIP_LOG_DEBUG)) {
-		struct sip_pl cid = sip_msg_call_id(tsx_request(st));
+	const struct sip_msg *req = tsx_request(st); /* NULL once shed */
+
+	if (reason && req && sip_log_enabled(SIP_LOG_DEBUG)) {
+		struct sip_pl cid = sip_msg_call_id(req);
 
 		sip_log(SIP_LOG_DEBUG, "server transaction %.*s ended: %d", (int)cid.len, cid.p,
 		        reason);

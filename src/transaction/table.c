@@ -292,6 +292,7 @@ static void drain(struct tsx_shard *sh)
 				tsx_timer_cancel(&t->tmr[s]);
 			t->state = TSX_TERMINATED;
 			t->ended = true;
+			atomic_store_explicit(&t->shed_pending, false, memory_order_relaxed);
 			tsx_unref(t);
 		}
 		sh->buckets[i] = NULL;

@@ -94,7 +94,48 @@ static void tsx_free(struct tsx *t)
 	sip_arena_free(t->arena);
 	tsx_blob_unref(t->req_bytes);
 	tsx_blob_unref(t->last);
+	free(t->keybuf);
 	free(t);
+}
+
+/* Moves the key's slices into one small buffer of t's own, then lets the
+ * request go. Under the lock, with nobody but the table holding t, so no
+ * one can be reading the request. RFC 2543 transactions keep theirs: they
+ * are matched by the request's fields (table.c). Without memory for the
+ * buffer t just keeps its request. */
+static void shed(struct tsx *t)
+{
+	struct sip_pl *slice[] = {&t->key.branch, &t->key.host, &t->key.mname};
+	size_t n = 0;
+	char *p;
+
+	atomic_store_explicit(&t->shed_pending, false, memory_order_relaxed);
+	if (t->key.rfc2543 || !t->req)
+		return;
+	for (size_t i = 0; i < sizeof(slice) / sizeof(slice[0]); i++)
+		n += slice[i]->len;
+	if (!(t->keybuf = p = malloc(n ? n : 1)))
+		return;
+	for (size_t i = 0; i < sizeof(slice) / sizeof(slice[0]); i++) {
+		if (slice[i]->len)
+			memcpy(p, slice[i]->p, slice[i]->len);
+		slice[i]->p = slice[i]->len ? p : NULL;
+		p += slice[i]->len;
+	}
+	t->key.m = NULL;
+	t->req = NULL;
+	sip_arena_free(t->arena);
+	t->arena = NULL;
+	tsx_blob_unref(t->req_bytes);
+	t->req_bytes = NULL;
+}
+
+/* Under the lock: sheds t if only the table holds it (then nobody can
+ * take another reference without this lock). */
+static void shed_if_idle(struct tsx *t)
+{
+	if (atomic_load_explicit(&t->refs, memory_order_acquire) == 1)
+		shed(t);
 }
 
 void tsx_discard(struct tsx *t)
@@ -109,9 +150,27 @@ void tsx_ref(struct tsx *t)
 
 void tsx_unref(struct tsx *t)
 {
-	/* No lock: the last reference goes only after the table and every
-	 * effect let go, so nothing else can reach t any more. */
-	if (t && atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1)
+	if (!t)
+		return;
+	if (atomic_load_explicit(&t->shed_pending, memory_order_relaxed)) {
+		/* A transaction that only waits: let go under its lock, so
+		 * that if the table is left the only holder, t is shed before
+		 * anything (its timer) can end and free it. No caller of
+		 * tsx_unref holds a shard lock while the flag is set
+		 * (tsx_terminate and the shutdown drain clear it first). */
+		pthread_mutex_lock(&t->sh->mu);
+		if (atomic_load_explicit(&t->shed_pending, memory_order_relaxed)) {
+			/* Still linked, so the table's reference remains. */
+			if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 2)
+				shed(t);
+			pthread_mutex_unlock(&t->sh->mu);
+			return;
+		}
+		pthread_mutex_unlock(&t->sh->mu);
+	}
+	/* No lock otherwise: the last reference goes only after the table
+	 * and every effect let go, so nothing else can reach t any more. */
+	if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1)
 		tsx_free(t);
 }
 
@@ -292,6 +351,7 @@ void tsx_terminate(struct tsx *t, int reason, struct tsx_fx *fx)
 	t->end_reason = reason;
 	t->end_pending = true;
 	t->cancel_pending = false;
+	atomic_store_explicit(&t->shed_pending, false, memory_order_relaxed);
 	tsx_table_remove(t->sh, t);
 	/* The end report waits for every effect naming t (this one too),
 	 * so it is always the last thing the TU hears of t. */
@@ -303,10 +363,16 @@ void tsx_wait_or_end(struct tsx *t, enum tsx_tid id, struct tsx_fx *fx)
 {
 	uint64_t ms = tsx_timer_ms(t, id);
 
-	if (ms == 0)
+	if (ms == 0) {
 		tsx_terminate(t, 0, fx);
-	else
-		tsx_timer_start(t, TSX_SLOT_TIMEOUT, id, ms);
+		return;
+	}
+	tsx_timer_start(t, TSX_SLOT_TIMEOUT, id, ms);
+	/* D, I, J, K: only retransmissions to absorb (or the ACK to repeat)
+	 * until the timer ends t, and no callback but the end report. The
+	 * effects recorded now still hold t; the last to let go sheds it. */
+	atomic_store_explicit(&t->shed_pending, true, memory_order_relaxed);
+	shed_if_idle(t);
 }
 
 void tsx_client_fail(struct tsx *t, int status, struct tsx_fx *fx)
@@ -345,6 +411,8 @@ enum tsx_state tsx_state(const struct tsx *t)
 
 const struct sip_msg *tsx_request(const struct tsx *t)
 {
+	/* t->req changes only while nobody but the table holds t: a caller
+	 * holding a reference reads a stable value. */
 	return t->req;
 }
 

@@ -232,8 +232,14 @@ struct tsx {
 	enum tsx_kind kind;
 	struct tsx_peer peer; /* client: where the request goes; server: where responses go */
 	struct sip_arena *arena;
-	struct sip_msg *req;        /* own parsed copy, immutable */
+	struct sip_msg *req;        /* own parsed copy, immutable; NULL once shed */
 	struct tsx_blob *req_bytes; /* client: the request as sent */
+	/* Shedding: once t only waits out a timer (D, I, J, K) and nobody but
+	 * the table holds it, its request (arena, bytes) goes and the key's
+	 * slices move to keybuf, a few dozen bytes instead of kilobytes for
+	 * the 32 s a wait lasts. shed_pending: in such a state, not shed yet. */
+	atomic_bool shed_pending;
+	char *keybuf;
 	tsx_resp_fn cb;             /* client: immutable */
 	void *cb_arg;
 	_Atomic(void *) user; /* the layer above's, see tsx_set_user() */
@@ -272,7 +278,9 @@ void tsx_timer_stop(struct tsx *t, enum tsx_slot slot);
 /* Ends t: unlinks it, stops its timers, and arranges the end report
  * (server_done with reason, or the client's last callback). */
 void tsx_terminate(struct tsx *t, int reason, struct tsx_fx *fx);
-/* Starts wait timer id, or ends t at once when it is zero (reliable). */
+/* Starts wait timer id, or ends t at once when it is zero (reliable).
+ * For D, I, J and K, t has done its work: it is shed (see struct tsx) as
+ * soon as nobody but the table holds it. */
 void tsx_wait_or_end(struct tsx *t, enum tsx_tid id, struct tsx_fx *fx);
 /* Client: tells the TU the transaction failed (408, 503), then ends it. */
 void tsx_client_fail(struct tsx *t, int status, struct tsx_fx *fx);

@@ -1215,6 +1215,148 @@ static void test_free_with_live_transactions(void **state)
 	tsx_unref(ct);
 }
 
+/* ---- shedding: a transaction that only waits drops its request ------------------ */
+
+/* Lets go of the test's reference to server transaction n: the layer's
+ * own is then the only one. */
+static struct tsx *release(size_t n)
+{
+	struct tsx *st = st_nth(n);
+
+	H->st[n] = NULL;
+	tsx_unref(st);
+	return st; /* still linked: valid until its timer ends it */
+}
+
+/* NIST in Completed (timer J): kept whole while someone holds it, shed
+ * once only the table does; retransmissions still match by the shed key
+ * and get the same 200, a request on another branch does not. */
+static void test_shed_nist_completed(void **state)
+{
+	struct tsx_peer p = test_tsx_peer(TP_UDP);
+	const char *opt = req(RQ(.method = "OPTIONS", .branch = "z9hG4bKshed1",
+	                         .sent_by = "shed.example.com:5070"));
+	struct tsx *st;
+
+	(void)state;
+	inject(opt, &p);
+	assert_int_equal(answer(st_nth(0), 200), 0);
+	assert_int_equal(tsx_state(st_nth(0)), TSX_COMPLETED);
+	assert_non_null(tsx_request(st_nth(0))); /* we hold it */
+	st = release(0);
+	assert_null(tsx_request(st));
+	run_to(1000);
+	inject(opt, &p); /* the retransmission: the same 200 again */
+	assert_times("SIP/2.0 200 ", 0, 1000);
+	assert_int_equal(H->sent[0].len, H->sent[1].len);
+	assert_memory_equal(H->sent[0].buf, H->sent[1].buf, H->sent[0].len);
+	assert_int_equal(count_ev(EV_REQUEST), 1);
+	/* Same branch, other sent-by: another transaction (§17.2.3). */
+	inject(req(RQ(.method = "OPTIONS", .branch = "z9hG4bKshed1")), &p);
+	assert_int_equal(count_ev(EV_REQUEST), 2);
+	assert_int_equal(answer(st_nth(1), 200), 0);
+	run_to(40000);
+	assert_int_equal(ev_nth(EV_DONE, 0)->status, 0);
+	assert_int_equal(ev_nth(EV_DONE, 0)->at, 32000); /* timer J, as before */
+	assert_int_equal(tsx_layer_count(H->l), 0);
+}
+
+/* A TU answering inside the request callback without keeping a reference
+ * (sipd's registrar, stateless-looking UAs): shed when the callback and
+ * the send are over, never during them. */
+static void test_shed_after_answer_inside_request(void **state)
+{
+	struct tsx_peer p = test_tsx_peer(TP_UDP);
+	const char *reg = req(RQ(.method = "REGISTER", .branch = "z9hG4bKshed2"));
+	struct tsx *st;
+
+	(void)state;
+	H->auto_status = 200;
+	inject(reg, &p);
+	st = release(0);
+	assert_int_equal(tsx_state(st), TSX_COMPLETED);
+	assert_null(tsx_request(st));
+	inject(reg, &p);
+	assert_int_equal(count_sent("SIP/2.0 200 "), 2);
+	assert_int_equal(count_ev(EV_REQUEST), 1);
+}
+
+/* NICT in Completed (timer K) and ICT in Completed (timer D): shed once
+ * their starter lets go; a retransmitted 486 still gets its ACK again. */
+static void test_shed_clients_completed(void **state)
+{
+	struct tsx_peer p = test_tsx_peer(TP_UDP);
+	const char *opt = req(RQ(.method = "OPTIONS", .branch = "z9hG4bKshed3"));
+	const char *inv = req(RQ(.branch = "z9hG4bKshed4", .extra = ROUTES));
+	struct tsx *ct = client(opt, &p, TAG_OPT), *ci = client(inv, &p, TAG_INV);
+
+	(void)state;
+	reply(opt, 200, "t1", &p);
+	reply(inv, 486, "t9", &p);
+	assert_int_equal(tsx_state(ct), TSX_COMPLETED);
+	assert_int_equal(tsx_state(ci), TSX_COMPLETED);
+	assert_non_null(tsx_request(ct));
+	assert_non_null(tsx_request(ci));
+	tsx_unref(ct);
+	tsx_unref(ci);
+	assert_null(tsx_request(ct));
+	assert_null(tsx_request(ci));
+	run_to(1000);
+	reply(opt, 200, "t1", &p); /* absorbed */
+	reply(inv, 486, "t9", &p); /* ACK again */
+	assert_int_equal(count_ev(EV_RESP), 2);
+	assert_times("ACK ", 0, 1000);
+	check_ack(H->nsent - 1, inv, "t9");
+	run_to(40000);
+	assert_int_equal(count_ev(EV_END), 2);
+	assert_int_equal(tsx_layer_count(H->l), 0);
+}
+
+/* IST in Confirmed (timer I): shed; the ACK's retransmission is absorbed. */
+static void test_shed_ist_confirmed(void **state)
+{
+	struct tsx_peer p = test_tsx_peer(TP_UDP);
+	const char *inv = req(RQ(.branch = "z9hG4bKshed5"));
+	const char *ack = req(RQ(.method = "ACK", .branch = "z9hG4bKshed5", .to_tag = "s1"));
+	struct tsx *st;
+
+	(void)state;
+	inject(inv, &p);
+	assert_int_equal(answer(st_nth(0), 486), 0);
+	st = release(0);
+	assert_non_null(tsx_request(st)); /* Completed: timer G and H, not a wait */
+	inject(ack, &p);
+	assert_int_equal(tsx_state(st), TSX_CONFIRMED);
+	assert_null(tsx_request(st));
+	inject(ack, &p);
+	inject(inv, &p);
+	assert_int_equal(count_ev(EV_ACK), 0);
+	assert_int_equal(count_ev(EV_REQUEST), 1);
+	assert_int_equal(count_sent("SIP/2.0 486 "), 1);
+	run_to(10000);
+	assert_int_equal(ev_nth(EV_DONE, 0)->at, 5000); /* timer I = T4 */
+}
+
+/* Not shed: an RFC 2543 transaction (matched by its request's fields),
+ * and one in Accepted (2xx retransmissions still reach the TU). */
+static void test_shed_not_2543_nor_accepted(void **state)
+{
+	struct tsx_peer p = test_tsx_peer(TP_UDP);
+	const char *old = req(RQ(.method = "OPTIONS", .branch = "1234"));
+	const char *inv = req(RQ(.branch = "z9hG4bKshed6"));
+
+	(void)state;
+	inject(old, &p);
+	inject(inv, &p);
+	assert_int_equal(answer(st_nth(0), 200), 0);
+	assert_int_equal(answer(st_nth(1), 200), 0);
+	assert_non_null(tsx_request(release(0)));
+	assert_int_equal(tsx_state(st_nth(1)), TSX_ACCEPTED);
+	assert_non_null(tsx_request(release(1)));
+	inject(old, &p);
+	assert_int_equal(count_sent("SIP/2.0 200 "), 3);
+}
+
 /* 10,000 transactions waiting on timer F: ticks only look at what is due,
  * and at 64*T1 every one of them fires. */
 static void test_many_idle(void **state)
@@ -1279,6 +1421,11 @@ int main(void)
 	        T(test_rfc2543_matching),
 	        T(test_worker_partition),
 	        T(test_free_with_live_transactions),
+	        T(test_shed_nist_completed),
+	        T(test_shed_after_answer_inside_request),
+	        T(test_shed_clients_completed),
+	        T(test_shed_ist_confirmed),
+	        T(test_shed_not_2543_nor_accepted),
 	        T(test_many_idle),
 #undef T
 	};
