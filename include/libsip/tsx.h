@@ -199,11 +199,17 @@ enum tsx_state tsx_state(const struct tsx *t);
  * arena: decoding them from two threads at once is a race, so decode what
  * you need where the transaction starts (one thread). NULL once the
  * transaction only waits out timer D, I, J or K with nobody but the layer
- * holding it: it then drops the request to keep memory small. It stays
- * while you hold a reference taken before that, and during callbacks for
- * the transaction other than the end reports (server_done, a client's
+ * holding it, or waits in any state after tsx_release_request(): it then
+ * drops the request to keep memory small. Otherwise it stays while you
+ * hold a reference taken before that, and during callbacks for the
+ * transaction other than the end reports (server_done, a client's
  * status-0 call). */
 const struct sip_msg *tsx_request(const struct tsx *t);
+/* Says that the holders of t will not call tsx_request(t) again (a proxy
+ * that has forwarded its request, answered it, or holds t only to pass
+ * 2xx retransmissions): the layer may then drop the request as soon as t
+ * only waits, Accepted included, instead of when the last holder lets go. */
+void tsx_release_request(struct tsx *t);
 /* Client: where its request goes; server: where its responses go. */
 const struct tsx_peer *tsx_peer(const struct tsx *t);
 const char *tsx_state_name(enum tsx_state s);

@@ -327,10 +327,9 @@ static void on_branch(struct tsx *ct, const struct sip_msg *resp, int status, vo
 	struct pcall *pc = b->pc;
 	struct tsx *cancel[MAX_TARGETS];
 	size_t ncancel = 0;
-	bool forward = false, finish = false, end = false;
+	bool forward = false, finish = false, end = false, answered = false;
 	size_t first = 0, count = 0;
 
-	(void)ct;
 	pthread_mutex_lock(&pc->mu);
 	if (!resp && status == 0) {
 		end = true; /* the transaction is over: let it go */
@@ -350,6 +349,7 @@ static void on_branch(struct tsx *ct, const struct sip_msg *resp, int status, vo
 			if (!pc->got_2xx) {
 				pc->got_2xx = true;
 				pc->answered = true;
+				answered = true;
 				for (size_t i = 0; i < pc->nbr; i++)
 					if (&pc->br[i] != b && !pc->br[i].final && pc->br[i].ct)
 						cancel[ncancel++] = pc->br[i].ct;
@@ -387,6 +387,13 @@ static void on_branch(struct tsx *ct, const struct sip_msg *resp, int status, vo
 		launch_group(pc, first, count);
 	if (finish)
 		send_best(pc);
+	/* The request of a branch is never read here, nor the caller's once
+	 * the answer went up (further 2xx are forwarded as they come): the
+	 * layer may drop both while they wait out their 32 s. */
+	if (ct && status >= 200)
+		tsx_release_request(ct);
+	if (finish || answered)
+		tsx_release_request(pc->st);
 	if (end) {
 		pthread_mutex_lock(&pc->mu);
 		b->ended = true;

@@ -130,6 +130,7 @@ static void calling_or_proceeding(struct tsx *t, const struct sip_msg *resp, int
 		t->cancel_pending = false;
 		pass_up(t, resp, status, fx);
 		tsx_timer_start(t, TSX_SLOT_TIMEOUT, TSX_TID_M, tsx_timer_ms(t, TSX_TID_M));
+		tsx_waiting(t); /* only 2xx retransmissions to pass up */
 	} else {
 		t->state = TSX_PROCEEDING;
 		pass_up(t, resp, status, fx);

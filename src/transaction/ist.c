@@ -154,6 +154,7 @@ static int ist_respond(struct tsx *t, int status, struct tsx_blob *b, struct tsx
 	if (status < 300) {
 		t->state = TSX_ACCEPTED;
 		tsx_timer_start(t, TSX_SLOT_TIMEOUT, TSX_TID_L, tsx_timer_ms(t, TSX_TID_L));
+		tsx_waiting(t); /* only the TU's 2xx retransmissions still pass */
 		return 0;
 	}
 	t->state = TSX_COMPLETED;

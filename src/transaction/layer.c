@@ -99,6 +99,8 @@ static void settle(struct tsx_effect *e, struct tsx_fx *next)
 		t->ended = true;
 		tsx_fx_push(next, TSX_FX_END, t);
 	}
+	if (t->busy == 0)
+		tsx_shed_if_idle(t); /* released by its holders, waiting for this */
 }
 
 int tsx_fx_run(struct tsx_fx *fx)

@@ -130,12 +130,31 @@ static void shed(struct tsx *t)
 	t->req_bytes = NULL;
 }
 
-/* Under the lock: sheds t if only the table holds it (then nobody can
- * take another reference without this lock). */
-static void shed_if_idle(struct tsx *t)
+void tsx_shed_if_idle(struct tsx *t)
 {
-	if (atomic_load_explicit(&t->refs, memory_order_acquire) == 1)
+	/* Only the table: nobody can take another reference without this
+	 * lock. Released: the holders said they are done with it, and no
+	 * effect (a CANCEL being built from it) is under way. */
+	bool alone = atomic_load_explicit(&t->refs, memory_order_acquire) == 1 &&
+	             t->state != TSX_ACCEPTED;
+	bool released = t->req_released && t->busy == 0;
+
+	if (atomic_load_explicit(&t->shed_pending, memory_order_relaxed) && (alone || released))
 		shed(t);
+}
+
+void tsx_waiting(struct tsx *t)
+{
+	atomic_store_explicit(&t->shed_pending, true, memory_order_relaxed);
+	tsx_shed_if_idle(t);
+}
+
+void tsx_release_request(struct tsx *t)
+{
+	pthread_mutex_lock(&t->sh->mu);
+	t->req_released = true;
+	tsx_shed_if_idle(t);
+	pthread_mutex_unlock(&t->sh->mu);
 }
 
 void tsx_discard(struct tsx *t)
@@ -161,8 +180,8 @@ void tsx_unref(struct tsx *t)
 		pthread_mutex_lock(&t->sh->mu);
 		if (atomic_load_explicit(&t->shed_pending, memory_order_relaxed)) {
 			/* Still linked, so the table's reference remains. */
-			if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 2)
-				shed(t);
+			atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel);
+			tsx_shed_if_idle(t);
 			pthread_mutex_unlock(&t->sh->mu);
 			return;
 		}
@@ -369,10 +388,9 @@ void tsx_wait_or_end(struct tsx *t, enum tsx_tid id, struct tsx_fx *fx)
 	}
 	tsx_timer_start(t, TSX_SLOT_TIMEOUT, id, ms);
 	/* D, I, J, K: only retransmissions to absorb (or the ACK to repeat)
-	 * until the timer ends t, and no callback but the end report. The
-	 * effects recorded now still hold t; the last to let go sheds it. */
-	atomic_store_explicit(&t->shed_pending, true, memory_order_relaxed);
-	shed_if_idle(t);
+	 * until the timer ends t. The effects recorded now still hold t; the
+	 * last to let go sheds it. */
+	tsx_waiting(t);
 }
 
 void tsx_client_fail(struct tsx *t, int status, struct tsx_fx *fx)

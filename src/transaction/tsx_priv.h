@@ -234,10 +234,14 @@ struct tsx {
 	struct sip_arena *arena;
 	struct sip_msg *req;        /* own parsed copy, immutable; NULL once shed */
 	struct tsx_blob *req_bytes; /* client: the request as sent */
-	/* Shedding: once t only waits out a timer (D, I, J, K) and nobody but
-	 * the table holds it, its request (arena, bytes) goes and the key's
-	 * slices move to keybuf, a few dozen bytes instead of kilobytes for
-	 * the 32 s a wait lasts. shed_pending: in such a state, not shed yet. */
+	/* Shedding: once t only waits out a timer (D, I, J, K, or L and M of
+	 * Accepted) and nobody reads its request any more, the request
+	 * (arena, bytes) goes and the key's slices move to keybuf, a few
+	 * dozen bytes instead of kilobytes for the 32 s a wait lasts. Nobody
+	 * reads it when only the table holds t, or when every holder said so
+	 * (tsx_release_request) and no effect naming t is pending; Accepted
+	 * needs the latter (its 2xx still reach the TU). shed_pending: in
+	 * such a state, not shed yet. */
 	atomic_bool shed_pending;
 	char *keybuf;
 	tsx_resp_fn cb;             /* client: immutable */
@@ -256,6 +260,7 @@ struct tsx {
 	bool ended;          /* the end report has been handed over */
 	int end_reason;      /* server_done's reason */
 	bool cancel_pending; /* ICT: a CANCEL waits for a provisional */
+	bool req_released;   /* tsx_release_request() was called */
 	tsx_resp_fn cancel_cb;
 	void *cancel_arg;
 };
@@ -279,9 +284,13 @@ void tsx_timer_stop(struct tsx *t, enum tsx_slot slot);
  * (server_done with reason, or the client's last callback). */
 void tsx_terminate(struct tsx *t, int reason, struct tsx_fx *fx);
 /* Starts wait timer id, or ends t at once when it is zero (reliable).
- * For D, I, J and K, t has done its work: it is shed (see struct tsx) as
- * soon as nobody but the table holds it. */
+ * For D, I, J and K, t has done its work: see tsx_waiting(). */
 void tsx_wait_or_end(struct tsx *t, enum tsx_tid id, struct tsx_fx *fx);
+/* t entered a state where it only waits (struct tsx, shedding): it is
+ * shed now if nobody reads its request, else when that becomes true. */
+void tsx_waiting(struct tsx *t);
+/* Sheds t if it waits and nobody reads its request any more. */
+void tsx_shed_if_idle(struct tsx *t);
 /* Client: tells the TU the transaction failed (408, 503), then ends it. */
 void tsx_client_fail(struct tsx *t, int status, struct tsx_fx *fx);
 /* Server: keeps b as the last response and sends it. */

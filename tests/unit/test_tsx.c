@@ -1357,6 +1357,50 @@ static void test_shed_not_2543_nor_accepted(void **state)
 	assert_int_equal(count_sent("SIP/2.0 200 "), 3);
 }
 
+/* tsx_release_request(): the holder is done with the request, so an
+ * Accepted transaction (IST timer L, ICT timer M) is shed while still
+ * held; 2xx retransmissions still pass both ways, and a server 2xx the TU
+ * resends still goes out. Without the call, Accepted keeps it. */
+static void test_shed_released_accepted(void **state)
+{
+	struct tsx_peer p = test_tsx_peer(TP_UDP);
+	const char *inv = req(RQ(.branch = "z9hG4bKshed7"));
+	const char *out = req(RQ(.branch = "z9hG4bKshed8"));
+	struct tsx *ct = client(out, &p, TAG_INV), *st;
+	char ok[2048];
+	struct sip_wbuf w;
+	int n;
+
+	(void)state;
+	inject(inv, &p);
+	st = st_nth(0);
+	sip_wbuf_init(&w, ok, sizeof(ok));
+	sip_build_response(&w, tsx_request(st), 200, SIP_PL_NULL, SIP_PL("s1"));
+	assert_true((n = sip_build_finish(&w, SIP_PL_NULL, SIP_PL_NULL)) > 0);
+	assert_int_equal(tsx_respond(st, 200, ok, (size_t)n), 0);
+	reply(out, 200, "t1", &p);
+	assert_int_equal(tsx_state(st), TSX_ACCEPTED);
+	assert_int_equal(tsx_state(ct), TSX_ACCEPTED);
+	assert_non_null(tsx_request(st)); /* held, not released */
+	assert_non_null(tsx_request(ct));
+	tsx_release_request(st);
+	tsx_release_request(ct);
+	assert_null(tsx_request(st));
+	assert_null(tsx_request(ct));
+	run_to(1000);
+	reply(out, 200, "t1", &p); /* a 2xx retransmission: to the TU */
+	assert_int_equal(count_ev(EV_RESP), 2);
+	inject(inv, &p);           /* the INVITE again: absorbed */
+	assert_int_equal(count_ev(EV_REQUEST), 1);
+	assert_int_equal(tsx_respond(st, 200, ok, (size_t)n), 0); /* the TU's resend */
+	assert_int_equal(count_sent("SIP/2.0 200 "), 2);
+	run_to(40000); /* timers L and M */
+	assert_int_equal(count_ev(EV_DONE), 1);
+	assert_int_equal(count_ev(EV_END), 1);
+	assert_int_equal(tsx_layer_count(H->l), 0);
+	tsx_unref(ct);
+}
+
 /* 10,000 transactions waiting on timer F: ticks only look at what is due,
  * and at 64*T1 every one of them fires. */
 static void test_many_idle(void **state)
@@ -1426,6 +1470,7 @@ int main(void)
 	        T(test_shed_clients_completed),
 	        T(test_shed_ist_confirmed),
 	        T(test_shed_not_2543_nor_accepted),
+	        T(test_shed_released_accepted),
 	        T(test_many_idle),
 #undef T
 	};
