@@ -244,7 +244,7 @@ struct tsx {
 	 * such a state, not shed yet. */
 	atomic_bool shed_pending;
 	char *keybuf;
-	tsx_resp_fn cb;             /* client: immutable */
+	tsx_resp_fn cb; /* client: immutable */
 	void *cb_arg;
 	_Atomic(void *) user; /* the layer above's, see tsx_set_user() */
 

@@ -1390,7 +1390,7 @@ static void test_shed_released_accepted(void **state)
 	run_to(1000);
 	reply(out, 200, "t1", &p); /* a 2xx retransmission: to the TU */
 	assert_int_equal(count_ev(EV_RESP), 2);
-	inject(inv, &p);           /* the INVITE again: absorbed */
+	inject(inv, &p); /* the INVITE again: absorbed */
 	assert_int_equal(count_ev(EV_REQUEST), 1);
 	assert_int_equal(tsx_respond(st, 200, ok, (size_t)n), 0); /* the TU's resend */
 	assert_int_equal(count_sent("SIP/2.0 200 "), 2);
