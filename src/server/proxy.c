@@ -580,18 +580,56 @@ void pcall_begin(struct pcall *pc)
 
 /* ---- entry points ----------------------------------------------------------------------- */
 
-static struct pcall *pcall_new(struct sipd *s, struct tsx *st, const struct tsx_peer *peer)
+bool pcall_set_request(struct pcall *pc, const char *buf, size_t n)
+{
+	struct sip_parse_err perr;
+	struct sip_arena *a;
+	struct sip_msg *m;
+
+	/* The first block fits the parsed copy (as a transaction's does):
+	 * the default 8 KiB would be mostly idle for the call's 32 s. */
+	if (sip_arena_new_sized(&a, PCALL_ARENA, 3584 + 2 * n) < 0)
+		return false;
+	if (sip_msg_parse(&m, a, buf, n, SIP_PARSE_COPY, &perr) < 0) {
+		sip_arena_free(a);
+		return false;
+	}
+	/* A fresh arena rather than the old one's next block: a request
+	 * rewritten twice (Via, Route) is held once, not three times. */
+	sip_arena_free(pc->arena);
+	pc->arena = a;
+	pc->req = m;
+	return true;
+}
+
+/* The call's copy of req is req as it will be forwarded's base: its top
+ * Via marked with where it came from (§18.2.1), edited on the received
+ * message (this worker's, valid during the request callback) and parsed
+ * once. */
+static bool copy_marked(struct pcall *pc, const struct sip_msg *req, const struct tsx_peer *peer)
+{
+	char via[1024];
+	struct sip_edit *e;
+	char *buf = malloc(FWD_MAX);
+	int n = -1;
+
+	if (buf && sipd_via_received(via, sizeof(via), req, peer) >= 0 &&
+	    sip_edit_new(&e, req) == 0 && sip_edit_via_pop(e) == 0 &&
+	    sip_edit_via_push(e, sip_pl_cstr(via)) == 0)
+		n = sip_edit_print(e, buf, FWD_MAX);
+	bool ok = n > 0 && pcall_set_request(pc, buf, (size_t)n);
+	free(buf);
+	return ok;
+}
+
+static struct pcall *pcall_new(struct sipd *s, struct tsx *st, const struct sip_msg *req,
+                               const struct tsx_peer *peer)
 {
 	struct pcall *pc = calloc(1, sizeof(*pc));
-	struct sip_parse_err perr;
-	struct sip_pl raw = sip_msg_raw(tsx_request(st));
 
 	if (!pc)
 		return NULL;
-	/* The first block fits the parsed copy (as a transaction's does):
-	 * the default 8 KiB would be mostly idle for the call's 32 s. */
-	if (sip_arena_new_sized(&pc->arena, PCALL_ARENA, 3584 + 2 * raw.len) < 0 ||
-	    sip_msg_parse(&pc->req, pc->arena, raw.p, raw.len, SIP_PARSE_COPY, &perr) < 0) {
+	if (!copy_marked(pc, req, peer)) {
 		sip_arena_free(pc->arena);
 		free(pc);
 		return NULL;
@@ -622,7 +660,7 @@ void sipd_proxy(struct sipd *s, struct tsx *st, const struct sip_msg *req,
 		sipd_reply(s, st, req, 482, NULL, NULL, 0);
 		return;
 	}
-	if (!(pc = pcall_new(s, st, peer))) {
+	if (!(pc = pcall_new(s, st, req, peer))) {
 		sipd_reply(s, st, req, 500, NULL, NULL, 0);
 		return;
 	}

@@ -84,6 +84,11 @@ static inline bool px_sips(const struct pcall *pc)
 	return sip_msg_ruri(pc->req)->scheme == SIP_SCHEME_SIPS;
 }
 
+/* proxy.c: makes the call's request the bytes buf[0..n) (parsed into an
+ * arena of their size, which replaces the call's: call it only while
+ * nothing else lives there, i.e. before the targets). False on a parse
+ * error or no memory (the call is unchanged). */
+bool pcall_set_request(struct pcall *pc, const char *buf, size_t n);
 /* proxy.c: drops a reference; the last one unlists and frees the call. */
 void pcall_unref(struct pcall *pc);
 /* proxy.c: the targets are known (pc->t[0..nt)): sorted by q, the first

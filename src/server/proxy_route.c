@@ -208,32 +208,17 @@ static void lowercase_host(char *out, size_t cap, struct sip_pl host)
 	out[n] = '\0';
 }
 
-/* Replaces the call's request by the result of edits on it. */
+/* Replaces the call's request by the result of edits on it (the old
+ * copy, the edits' arena, goes: nothing else lives there yet). */
 static bool reparse(struct pcall *pc, struct sip_edit *e)
 {
 	char *buf = malloc(FWD_MAX);
-	struct sip_parse_err perr;
-	struct sip_msg *m;
 	int n;
 	bool ok = buf && (n = sip_edit_print(e, buf, FWD_MAX)) > 0 &&
-	          sip_msg_parse(&m, pc->arena, buf, (size_t)n, SIP_PARSE_COPY, &perr) == 0;
+	          pcall_set_request(pc, buf, (size_t)n);
 
-	if (ok)
-		pc->req = m;
 	free(buf);
 	return ok;
-}
-
-/* §18.2.1: the Via we forward carries where the request came from. */
-static bool mark_received(struct pcall *pc)
-{
-	char via[1024];
-	struct sip_edit *e;
-
-	if (sipd_via_received(via, sizeof(via), pc->req, &pc->in) < 0)
-		return false;
-	return sip_edit_new(&e, pc->req) == 0 && sip_edit_via_pop(e) == 0 &&
-	       sip_edit_via_push(e, sip_pl_cstr(via)) == 0 && reparse(pc, e);
 }
 
 static bool route_is_ours(struct pcall *pc, const struct sip_hdr *h, const struct sip_uri **out)
@@ -461,7 +446,7 @@ void px_admit(struct pcall *pc, const struct tsx_peer *peer, bool in_dialog)
 	const struct sip_addr *from = sip_msg_from(req);
 	const struct sip_uri *fu = NULL;
 
-	if (!mark_received(pc) || !route_preprocess(pc)) {
+	if (!route_preprocess(pc)) {
 		sipd_reply(s, st, req, 500, NULL, NULL, 0);
 		pcall_unref(pc);
 		return;
