@@ -602,10 +602,10 @@ bool pcall_set_request(struct pcall *pc, const char *buf, size_t n)
 	return true;
 }
 
-/* The call's copy of req is req as it will be forwarded's base: its top
- * Via marked with where it came from (§18.2.1), edited on the received
- * message (this worker's, valid during the request callback) and parsed
- * once. */
+/* The call's copy of req, the base of every branch's request: req with
+ * its top Via marked with where it came from (§18.2.1). The edit is made
+ * on the received message (this worker's, valid during the request
+ * callback), so the copy is parsed once. */
 static bool copy_marked(struct pcall *pc, const struct sip_msg *req, const struct tsx_peer *peer)
 {
 	char via[1024];
@@ -630,8 +630,7 @@ static struct pcall *pcall_new(struct sipd *s, struct tsx *st, const struct sip_
 	if (!pc)
 		return NULL;
 	if (!copy_marked(pc, req, peer)) {
-		sip_arena_free(pc->arena);
-		free(pc);
+		free(pc); /* copy_marked set no arena */
 		return NULL;
 	}
 	pthread_mutex_init(&pc->mu, NULL);

@@ -99,10 +99,8 @@ static void tsx_free(struct tsx *t)
 }
 
 /* Moves the key's slices into one small buffer of t's own, then lets the
- * request go. Under the lock, with nobody but the table holding t, so no
- * one can be reading the request. RFC 2543 transactions keep theirs: they
- * are matched by the request's fields (table.c). Without memory for the
- * buffer t just keeps its request. */
+ * request go. Under the lock, with nobody reading the request (see
+ * tsx_shed_if_idle). Without memory for the buffer t just keeps it. */
 static void shed(struct tsx *t)
 {
 	struct sip_pl *slice[] = {&t->key.branch, &t->key.host, &t->key.mname};
@@ -110,8 +108,6 @@ static void shed(struct tsx *t)
 	char *p;
 
 	atomic_store_explicit(&t->shed_pending, false, memory_order_relaxed);
-	if (t->key.rfc2543 || !t->req)
-		return;
 	for (size_t i = 0; i < sizeof(slice) / sizeof(slice[0]); i++)
 		n += slice[i]->len;
 	if (!(t->keybuf = p = malloc(n ? n : 1)))
@@ -132,6 +128,8 @@ static void shed(struct tsx *t)
 
 void tsx_shed_if_idle(struct tsx *t)
 {
+	if (!atomic_load_explicit(&t->shed_pending, memory_order_relaxed))
+		return; /* the common case: every settled effect asks */
 	/* Only the table: nobody can take another reference without this
 	 * lock. Released: the holders said they are done with it, and no
 	 * effect (a CANCEL being built from it) is under way. */
@@ -139,12 +137,16 @@ void tsx_shed_if_idle(struct tsx *t)
 	             t->state != TSX_ACCEPTED;
 	bool released = t->req_released && t->busy == 0;
 
-	if (atomic_load_explicit(&t->shed_pending, memory_order_relaxed) && (alone || released))
+	if (alone || released)
 		shed(t);
 }
 
 void tsx_waiting(struct tsx *t)
 {
+	/* RFC 2543 transactions keep their request: they are matched by its
+	 * fields (table.c). A transaction enters one waiting state at most. */
+	if (t->key.rfc2543)
+		return;
 	atomic_store_explicit(&t->shed_pending, true, memory_order_relaxed);
 	tsx_shed_if_idle(t);
 }
